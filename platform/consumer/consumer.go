@@ -1,0 +1,420 @@
+// Package consumer runs a Kafka consumer group loop for orderflow events.
+//
+// Guarantees: a message's offset is stored only after its handler succeeded
+// (at-least-once); each partition is handled by its own worker, in order, so
+// one slow order does not stall the others; a transient error is retried with
+// capped exponential backoff, without moving past the message; a message that
+// can never be handled (undecodable, unknown type, or a handler error marked
+// Permanent) is published to the dead-letter topic with the reason and its
+// origin, and the partition moves on. Shutdown finishes the message in hand,
+// commits the stored offsets and flushes the dead-letter producer.
+//
+// Pair it with the inbox package for effectively-once effects.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/orderflow/orderflow/platform/broker"
+	"github.com/orderflow/orderflow/platform/logging"
+	"github.com/orderflow/orderflow/schema"
+)
+
+// Message is one decoded event with where it came from.
+type Message struct {
+	Envelope  schema.Envelope
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// Handler handles one message. A nil error stores the offset; an error marked
+// Permanent dead-letters the message; any other error is retried.
+type Handler func(ctx context.Context, msg Message) error
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as one that no retry can fix (a broken invariant), so
+// the message goes to the dead-letter topic instead of blocking its partition.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+// Dead-letter headers added to the original message's headers.
+const (
+	HeaderDLQReason    = "dlq-reason"
+	HeaderDLQTopic     = "dlq-original-topic"
+	HeaderDLQPartition = "dlq-original-partition"
+	HeaderDLQOffset    = "dlq-original-offset"
+	HeaderDLQGroup     = "dlq-consumer-group"
+)
+
+// Config configures a consumer.
+type Config struct {
+	Brokers         string
+	Group           string
+	Topics          []string
+	DeadLetterTopic string
+	// RetryInitial and RetryMax bound the backoff between attempts of a
+	// transiently failing message.
+	RetryInitial time.Duration
+	RetryMax     time.Duration
+	// HandlerTimeout bounds one attempt of the handler.
+	HandlerTimeout time.Duration
+	// QueueSize is how many fetched messages may wait per partition.
+	QueueSize int
+}
+
+func (c *Config) setDefaults() {
+	if c.DeadLetterTopic == "" {
+		c.DeadLetterTopic = schema.TopicDeadLetter
+	}
+	if c.RetryInitial == 0 {
+		c.RetryInitial = 100 * time.Millisecond
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = 5 * time.Second
+	}
+	if c.HandlerTimeout == 0 {
+		c.HandlerTimeout = 60 * time.Second
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = 256
+	}
+}
+
+// Validate reports a missing setting.
+func (c Config) Validate() error {
+	switch {
+	case c.Brokers == "":
+		return errors.New("consumer: brokers are required")
+	case c.Group == "":
+		return errors.New("consumer: group is required")
+	case len(c.Topics) == 0:
+		return errors.New("consumer: at least one topic is required")
+	}
+	return nil
+}
+
+// Consumer is a running consumer group member.
+type Consumer struct {
+	cfg     Config
+	codec   *schema.Codec
+	handler Handler
+	log     *slog.Logger
+
+	kc  *kafka.Consumer
+	dlq *kafka.Producer
+
+	workers map[partition]*worker
+	ready   chan struct{}
+	once    sync.Once
+}
+
+// New connects a consumer; Run starts it.
+func New(cfg Config, codec *schema.Codec, handler Handler, log *slog.Logger) (*Consumer, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	kc, err := kafka.NewConsumer(broker.ConsumerConfig(cfg.Brokers, cfg.Group))
+	if err != nil {
+		return nil, fmt.Errorf("new consumer: %w", err)
+	}
+	dlq, err := kafka.NewProducer(broker.ProducerConfig(cfg.Brokers))
+	if err != nil {
+		kc.Close()
+		return nil, fmt.Errorf("new dead-letter producer: %w", err)
+	}
+	return &Consumer{
+		cfg: cfg, codec: codec, handler: handler,
+		log:     log.With("consumer_group", cfg.Group),
+		kc:      kc,
+		dlq:     dlq,
+		workers: map[partition]*worker{},
+		ready:   make(chan struct{}),
+	}, nil
+}
+
+// Assigned is closed once the consumer has received its first partition
+// assignment: tests wait on it before producing.
+func (c *Consumer) Assigned() <-chan struct{} { return c.ready }
+
+// Run consumes until ctx is done, then shuts down gracefully. It closes the
+// consumer; a Consumer runs once.
+func (c *Consumer) Run(ctx context.Context) error {
+	defer c.close()
+	if err := c.kc.SubscribeTopics(c.cfg.Topics, c.rebalance); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	c.log.Info("consumer started", "topics", c.cfg.Topics)
+	for ctx.Err() == nil {
+		switch ev := c.kc.Poll(100).(type) {
+		case *kafka.Message:
+			if ev.TopicPartition.Error != nil {
+				c.log.Warn("fetch error", "err", ev.TopicPartition.Error)
+				continue
+			}
+			w := c.workers[partitionKey(ev.TopicPartition)]
+			if w == nil { // not assigned any more: it will be redelivered
+				continue
+			}
+			select {
+			case w.queue <- ev:
+			case <-ctx.Done():
+			}
+		case kafka.Error:
+			if ev.IsFatal() {
+				return fmt.Errorf("kafka fatal error: %w", ev)
+			}
+			c.log.Warn("kafka error", "err", ev)
+		}
+	}
+	c.stopWorkers(nil)
+	c.commit()
+	return nil
+}
+
+func (c *Consumer) close() {
+	if err := c.kc.Close(); err != nil {
+		c.log.Warn("close consumer", "err", err)
+	}
+	c.dlq.Flush(10_000)
+	c.dlq.Close()
+	c.log.Info("consumer stopped")
+}
+
+// rebalance starts a worker per assigned partition, and on revoke stops the
+// revoked partitions' workers (each finishes its message in hand) and commits
+// their offsets before the partitions move to another member.
+func (c *Consumer) rebalance(kc *kafka.Consumer, ev kafka.Event) error {
+	switch e := ev.(type) {
+	case kafka.AssignedPartitions:
+		if err := kc.Assign(e.Partitions); err != nil {
+			return err
+		}
+		for _, tp := range e.Partitions {
+			c.startWorker(tp)
+		}
+		c.log.Info("partitions assigned", "count", len(e.Partitions))
+		c.once.Do(func() { close(c.ready) })
+	case kafka.RevokedPartitions:
+		c.stopWorkers(e.Partitions)
+		c.commit()
+		if err := kc.Unassign(); err != nil {
+			return err
+		}
+		c.log.Info("partitions revoked", "count", len(e.Partitions))
+	}
+	return nil
+}
+
+// partition identifies a topic partition by value (kafka.TopicPartition holds
+// the topic by pointer, which makes it useless as a map key).
+type partition struct {
+	topic string
+	id    int32
+}
+
+func partitionKey(tp kafka.TopicPartition) partition {
+	return partition{topic: *tp.Topic, id: tp.Partition}
+}
+
+func (c *Consumer) startWorker(tp kafka.TopicPartition) {
+	key := partitionKey(tp)
+	if _, ok := c.workers[key]; ok {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &worker{c: c, queue: make(chan *kafka.Message, c.cfg.QueueSize), stop: cancel, done: make(chan struct{})}
+	c.workers[key] = w
+	go w.run(ctx)
+}
+
+// stopWorkers stops the workers of partitions (all of them when nil) and
+// waits for each to finish its message in hand. Queued messages are dropped:
+// their offsets were not stored, so they are delivered again.
+func (c *Consumer) stopWorkers(partitions []kafka.TopicPartition) {
+	var stopped []*worker
+	for key, w := range c.workers {
+		if partitions != nil && !contains(partitions, key) {
+			continue
+		}
+		w.stop()
+		stopped = append(stopped, w)
+		delete(c.workers, key)
+	}
+	for _, w := range stopped {
+		<-w.done
+	}
+}
+
+func contains(tps []kafka.TopicPartition, key partition) bool {
+	for _, tp := range tps {
+		if partitionKey(tp) == key {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Consumer) commit() {
+	if _, err := c.kc.Commit(); err != nil {
+		var kerr kafka.Error
+		if errors.As(err, &kerr) && kerr.Code() == kafka.ErrNoOffset {
+			return
+		}
+		c.log.Warn("commit offsets", "err", err)
+	}
+}
+
+// worker handles one partition's messages in order.
+type worker struct {
+	c     *Consumer
+	queue chan *kafka.Message
+	stop  context.CancelFunc
+	done  chan struct{}
+}
+
+func (w *worker) run(ctx context.Context) {
+	defer close(w.done)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-w.queue:
+			if !w.process(ctx, m) {
+				return
+			}
+		}
+	}
+}
+
+// process handles m until it succeeds or is dead-lettered, then stores its
+// offset. It returns false if it was stopped before that.
+func (w *worker) process(ctx context.Context, m *kafka.Message) bool {
+	c := w.c
+	env, err := c.codec.Decode(m.Value)
+	if err != nil {
+		return w.deadLetter(ctx, m, fmt.Sprintf("undecodable: %v", err))
+	}
+	msg := Message{Envelope: env, Topic: *m.TopicPartition.Topic, Partition: m.TopicPartition.Partition, Offset: int64(m.TopicPartition.Offset)}
+	hctx := logging.With(context.WithoutCancel(ctx),
+		"order_id", env.CorrelationID, "correlation_id", env.CorrelationID,
+		"event_id", env.ID, "event_type", env.Type)
+
+	delay := c.cfg.RetryInitial
+	for attempt := 1; ; attempt++ {
+		err := w.handle(hctx, msg)
+		if err == nil {
+			break
+		}
+		if IsPermanent(err) {
+			return w.deadLetter(ctx, m, err.Error())
+		}
+		c.log.WarnContext(hctx, "handler failed, will retry", "attempt", attempt, "retry_in", delay.String(), "err", err)
+		if !sleep(ctx, jitter(delay)) {
+			return false
+		}
+		delay = min(delay*2, c.cfg.RetryMax)
+	}
+	w.store(m)
+	return true
+}
+
+// handle runs the handler once, turning a panic into a permanent error so a
+// bug in one handler cannot kill the process in a loop.
+func (w *worker) handle(ctx context.Context, msg Message) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, w.c.cfg.HandlerTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = Permanent(fmt.Errorf("handler panicked: %v", r))
+		}
+	}()
+	return w.c.handler(ctx, msg)
+}
+
+func (w *worker) store(m *kafka.Message) {
+	if _, err := w.c.kc.StoreMessage(m); err != nil {
+		// The partition was revoked meanwhile; the next owner redelivers,
+		// and the inbox makes that harmless.
+		w.c.log.Warn("store offset", "err", err)
+	}
+}
+
+// deadLetter publishes m to the dead-letter topic and stores its offset once
+// Kafka acknowledged it. It retries until acknowledged or stopped.
+func (w *worker) deadLetter(ctx context.Context, m *kafka.Message, reason string) bool {
+	c := w.c
+	headers := append([]kafka.Header(nil), m.Headers...)
+	headers = append(headers,
+		kafka.Header{Key: HeaderDLQReason, Value: []byte(reason)},
+		kafka.Header{Key: HeaderDLQTopic, Value: []byte(*m.TopicPartition.Topic)},
+		kafka.Header{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(int(m.TopicPartition.Partition)))},
+		kafka.Header{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(int64(m.TopicPartition.Offset), 10))},
+		kafka.Header{Key: HeaderDLQGroup, Value: []byte(c.cfg.Group)},
+	)
+	topic := c.cfg.DeadLetterTopic
+	delay := c.cfg.RetryInitial
+	for {
+		delivery := make(chan kafka.Event, 1)
+		err := c.dlq.Produce(&kafka.Message{
+			TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
+			Key:            m.Key, Value: m.Value, Headers: headers,
+		}, delivery)
+		if err == nil {
+			if dm, ok := (<-delivery).(*kafka.Message); ok && dm.TopicPartition.Error == nil {
+				c.log.Error("message dead-lettered", "reason", reason, "topic", *m.TopicPartition.Topic,
+					"partition", m.TopicPartition.Partition, "offset", m.TopicPartition.Offset)
+				w.store(m)
+				return true
+			} else if ok {
+				err = dm.TopicPartition.Error
+			}
+		}
+		c.log.Warn("dead-letter publish failed, will retry", "err", err)
+		if !sleep(ctx, jitter(delay)) {
+			return false
+		}
+		delay = min(delay*2, c.cfg.RetryMax)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// jitter spreads retries over [d/2, d) so that many failing consumers do not
+// retry in lockstep.
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d/2+1)
+}

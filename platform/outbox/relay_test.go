@@ -1,0 +1,201 @@
+package outbox_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/platform/eventstore"
+	"github.com/orderflow/orderflow/platform/logging"
+	"github.com/orderflow/orderflow/platform/outbox"
+	"github.com/orderflow/orderflow/platform/pgmigrate"
+	"github.com/orderflow/orderflow/platform/testenv"
+	"github.com/orderflow/orderflow/schema"
+)
+
+// relayProcessEnv makes the test binary act as a relay process (see TestMain),
+// so that a test can SIGKILL a real relay mid-batch.
+const relayProcessEnv = "OUTBOX_TEST_RELAY_DSN"
+
+func TestMain(m *testing.M) {
+	if dsn := os.Getenv(relayProcessEnv); dsn != "" {
+		os.Exit(runRelayProcess(dsn))
+	}
+	os.Exit(m.Run())
+}
+
+func runRelayProcess(dsn string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer pool.Close()
+	batch, _ := strconv.Atoi(os.Getenv("OUTBOX_TEST_BATCH"))
+	relay := outbox.New(outbox.Config{Brokers: testenv.KafkaBrokers(), BatchSize: batch}, pool,
+		logging.New(os.Stderr, "relay-process", slog.LevelInfo))
+	if err := relay.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+type fixture struct {
+	store *eventstore.Store
+	pool  *pgxpool.Pool
+	dsn   string
+	topic string
+}
+
+func newFixture(t *testing.T, partitions int) fixture {
+	t.Helper()
+	dsn := testenv.PostgresDatabase(t)
+	pool, err := pgxpool.New(context.Background(), dsn)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, pgmigrate.Run(context.Background(), pool, eventstore.Migrations()))
+	topic := testenv.KafkaTopic(t, partitions)
+	store := eventstore.New(pool, schema.NewCodec(schema.NewRegistry()),
+		eventstore.WithTopics(func(string) (string, error) { return topic, nil }))
+	return fixture{store: store, pool: pool, dsn: dsn, topic: topic}
+}
+
+// appendStreams appends perStream events to each of streams orders, one event
+// per append, the orders concurrently. It returns the order ids.
+func (f fixture) appendStreams(t *testing.T, ctx context.Context, streams, perStream int) []string {
+	t.Helper()
+	ids := make([]string, streams)
+	var wg sync.WaitGroup
+	for i := range ids {
+		ids[i] = uuid.NewString()
+		wg.Go(func() {
+			stream := eventstore.StreamID{Type: schema.AggregateOrder, ID: ids[i]}
+			for v := range perStream {
+				env := schema.New(schema.AggregateOrder, ids[i],
+					schema.OrderPaid{OrderID: ids[i], PaymentID: uuid.NewString(), Amount: int64(v + 1)},
+					schema.Cause{CorrelationID: ids[i], CausationID: uuid.NewString()}, time.Now())
+				if _, err := f.store.Append(ctx, stream, v, []schema.Envelope{env}); err != nil {
+					t.Errorf("append: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return ids
+}
+
+// requireExactlyOnceInOrder checks that the topic holds every event exactly
+// once, and each order's events in version order.
+func (f fixture) requireExactlyOnceInOrder(t *testing.T, total int) {
+	t.Helper()
+	msgs := testenv.ReadTopic(t, f.topic, total, 60*time.Second, 2*time.Second)
+	seen := map[string]int{}
+	lastVersion := map[string]int{}
+	for _, m := range msgs {
+		id := testenv.Header(m, schema.HeaderEventID)
+		seen[id]++
+		require.Equal(t, 1, seen[id], "event %s published more than once", id)
+		key := string(m.Key)
+		v, err := strconv.Atoi(testenv.Header(m, schema.HeaderVersion))
+		require.NoError(t, err)
+		require.Equal(t, lastVersion[key]+1, v, "order %s: version %d after %d", key, v, lastVersion[key])
+		lastVersion[key] = v
+		require.Equal(t, key, testenv.Header(m, schema.HeaderCorrelationID))
+	}
+	require.Len(t, seen, total, "every committed event reached Kafka")
+
+	var left int
+	require.NoError(t, f.pool.QueryRow(context.Background(), "SELECT count(*) FROM outbox").Scan(&left))
+	require.Zero(t, left, "the outbox is drained")
+}
+
+func TestTwoRelaysPublishEveryEventOnceInStreamOrder(t *testing.T) {
+	f := newFixture(t, 3)
+	ctx := testenv.Context(t, 2*time.Minute)
+	log := logging.New(os.Stderr, "test", slog.LevelWarn)
+
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	relays := []*outbox.Relay{
+		outbox.New(outbox.Config{Brokers: testenv.KafkaBrokers(), BatchSize: 50}, f.pool, log),
+		outbox.New(outbox.Config{Brokers: testenv.KafkaBrokers(), BatchSize: 50}, f.pool, log),
+	}
+	for _, r := range relays {
+		wg.Go(func() { require.NoError(t, r.Run(runCtx)) })
+	}
+
+	f.appendStreams(t, ctx, 40, 10)
+	f.requireExactlyOnceInOrder(t, 400)
+	stop()
+	wg.Wait()
+
+	published := relays[0].Stats().Published + relays[1].Stats().Published
+	require.EqualValues(t, 400, published)
+	require.True(t, relays[0].Stats().Published == 0 || relays[1].Stats().Published == 0,
+		"only the relay holding the lock publishes")
+}
+
+func TestRelayKilledMidBatchLosesAndDuplicatesNothing(t *testing.T) {
+	f := newFixture(t, 3)
+	ctx := testenv.Context(t, 3*time.Minute)
+	const streams, perStream = 100, 20
+	f.appendStreams(t, ctx, streams, perStream)
+
+	start := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), relayProcessEnv+"="+f.dsn, "OUTBOX_TEST_BATCH=25")
+		cmd.Stderr = os.Stderr
+		require.NoError(t, cmd.Start())
+		return cmd
+	}
+	outboxRows := func() int {
+		var n int
+		require.NoError(t, f.pool.QueryRow(ctx, "SELECT count(*) FROM outbox").Scan(&n))
+		return n
+	}
+
+	// Kill three relays with SIGKILL while they are publishing.
+	for kill := 1; kill <= 3; kill++ {
+		before := outboxRows()
+		cmd := start()
+		testenv.Eventually(t, 60*time.Second, func() error {
+			if n := outboxRows(); n > before-100 {
+				return fmt.Errorf("relay %d has not published yet (%d rows left)", kill, n)
+			}
+			return nil
+		})
+		require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+		_ = cmd.Wait()
+		require.Positive(t, outboxRows(), "killed before the outbox drained")
+	}
+
+	// A fresh relay finishes the job.
+	cmd := start()
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if n := outboxRows(); n > 0 {
+			return fmt.Errorf("%d rows left", n)
+		}
+		return nil
+	})
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait())
+
+	f.requireExactlyOnceInOrder(t, streams*perStream)
+}
+
