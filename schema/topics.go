@@ -13,21 +13,42 @@ const (
 	TopicDeadLetter = "orderflow.deadletter"
 )
 
-// EventTopics lists the topics that carry events, in a stable order.
-var EventTopics = []string{TopicOrder, TopicPayment, TopicCompensation}
+// Topics names the topics of one deployment. A prefix lets several
+// deployments (or test runs) share a Kafka cluster without seeing each
+// other's events.
+type Topics struct {
+	Order, Payment, Compensation, DeadLetter string
+}
 
-// TopicFor returns the topic that carries events of an aggregate type.
-func TopicFor(aggregateType string) (string, error) {
+// TopicsWithPrefix returns the topic names with prefix in front ("" gives
+// the defaults).
+func TopicsWithPrefix(prefix string) Topics {
+	return Topics{
+		Order:        prefix + TopicOrder,
+		Payment:      prefix + TopicPayment,
+		Compensation: prefix + TopicCompensation,
+		DeadLetter:   prefix + TopicDeadLetter,
+	}
+}
+
+// Events lists the topics that carry events, in a stable order.
+func (t Topics) Events() []string { return []string{t.Order, t.Payment, t.Compensation} }
+
+// For returns the topic that carries events of an aggregate type.
+func (t Topics) For(aggregateType string) (string, error) {
 	switch aggregateType {
 	case AggregateOrder:
-		return TopicOrder, nil
+		return t.Order, nil
 	case AggregatePayment:
-		return TopicPayment, nil
+		return t.Payment, nil
 	case AggregateCompensation:
-		return TopicCompensation, nil
+		return t.Compensation, nil
 	}
 	return "", fmt.Errorf("no topic for aggregate type %q", aggregateType)
 }
+
+// TopicFor returns the default topic of an aggregate type.
+func TopicFor(aggregateType string) (string, error) { return TopicsWithPrefix("").For(aggregateType) }
 
 // Kafka header names. The event id and type travel in headers so that a
 // consumer can deduplicate or route without decoding the value.
