@@ -30,6 +30,13 @@ func Load(prefix string, cfg any) error {
 	return LoadFrom(prefix, cfg, os.LookupEnv)
 }
 
+// Defaults sets every field that has a default tag to that default, as Load
+// would with an empty environment. A DefaultConfig function calls it, so code
+// that builds a config without the environment (tests) gets the same values.
+func Defaults(cfg any) error {
+	return LoadFrom("", cfg, func(string) (string, bool) { return "", false })
+}
+
 // LoadFrom is Load with a custom lookup, for tests.
 func LoadFrom(prefix string, cfg any, lookup func(string) (string, bool)) error {
 	v := reflect.ValueOf(cfg)

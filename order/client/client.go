@@ -1,0 +1,115 @@
+// Package client calls the order service's command API. The gateway uses it;
+// errors come back as *Error with the service's code, so the caller can map
+// them (invalid input, not found, conflict, unavailable) without parsing text.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/orderflow/orderflow/order/api"
+)
+
+// Error is an error answer of the order service, or CodeUnavailable when it
+// could not be reached.
+type Error struct {
+	StatusCode int
+	api.ErrorDetail
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Client talks to one order service.
+type Client struct {
+	base string
+	hc   *http.Client
+}
+
+// New returns a client for the service at baseURL (e.g. http://127.0.0.1:8081).
+func New(baseURL string, hc *http.Client) *Client {
+	return &Client{base: strings.TrimRight(baseURL, "/"), hc: hc}
+}
+
+// CreateOrder places an order and returns it as stored.
+func (c *Client) CreateOrder(ctx context.Context, req api.CreateOrderRequest) (api.Order, error) {
+	var out api.Order
+	err := c.do(ctx, http.MethodPost, "/v1/orders", req, &out)
+	return out, err
+}
+
+// CancelOrder asks for an order to be cancelled and returns it.
+func (c *Client) CancelOrder(ctx context.Context, id string, req api.CancelOrderRequest) (api.Order, error) {
+	var out api.Order
+	err := c.do(ctx, http.MethodPost, "/v1/orders/"+url.PathEscape(id)+"/cancel", req, &out)
+	return out, err
+}
+
+// GetOrder returns an order from its event stream.
+func (c *Client) GetOrder(ctx context.Context, id string) (api.Order, error) {
+	var out api.Order
+	err := c.do(ctx, http.MethodGet, "/v1/orders/"+url.PathEscape(id), nil, &out)
+	return out, err
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return fmt.Errorf("new request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return &Error{ErrorDetail: api.ErrorDetail{Code: api.CodeUnavailable,
+			Message: "the order service is unreachable: " + err.Error()}}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return &Error{StatusCode: resp.StatusCode, ErrorDetail: api.ErrorDetail{Code: api.CodeUnavailable,
+			Message: "reading the order service's answer: " + err.Error()}}
+	}
+	if resp.StatusCode >= 300 {
+		var eb api.ErrorBody
+		if json.Unmarshal(b, &eb) != nil || eb.Error.Code == "" {
+			code := api.CodeInternal
+			if resp.StatusCode >= 500 {
+				code = api.CodeUnavailable
+			}
+			eb.Error = api.ErrorDetail{Code: code, Message: fmt.Sprintf("order service answered %d", resp.StatusCode)}
+		}
+		return &Error{StatusCode: resp.StatusCode, ErrorDetail: eb.Error}
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("decode answer: %w", err)
+	}
+	return nil
+}
+
+// Code returns the code of an error from this package, "" for others.
+func Code(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}

@@ -1,0 +1,193 @@
+package order_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/order"
+	"github.com/orderflow/orderflow/order/api"
+	"github.com/orderflow/orderflow/order/client"
+	"github.com/orderflow/orderflow/platform/broker"
+	"github.com/orderflow/orderflow/platform/consumer"
+	"github.com/orderflow/orderflow/platform/logging"
+	"github.com/orderflow/orderflow/platform/testenv"
+	"github.com/orderflow/orderflow/schema"
+)
+
+type fixture struct {
+	client *client.Client
+	topics schema.Topics
+	pool   *pgxpool.Pool
+}
+
+func start(t *testing.T) fixture {
+	t.Helper()
+	cfg := order.DefaultConfig()
+	cfg.Service.HTTPAddr = "127.0.0.1:0"
+	cfg.Service.PostgresDSN = testenv.PostgresDatabase(t)
+	cfg.Service.KafkaBrokers = testenv.KafkaBrokers()
+	cfg.Service.TopicPrefix = testenv.UniqueName("t") + "."
+	cfg.Service.TopicPartitions = 2
+	log := logging.New(os.Stderr, "order", slog.LevelWarn)
+	base, _ := testenv.Serve(t, func(ctx context.Context, ready chan<- net.Addr) error {
+		return order.Run(ctx, cfg, log, ready)
+	})
+	pool, err := pgxpool.New(context.Background(), cfg.Service.PostgresDSN)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return fixture{
+		client: client.New(base, &http.Client{Timeout: 10 * time.Second}),
+		topics: schema.TopicsWithPrefix(cfg.Service.TopicPrefix),
+		pool:   pool,
+	}
+}
+
+func validRequest() api.CreateOrderRequest {
+	return api.CreateOrderRequest{
+		CustomerID: uuid.NewString(), Currency: "EUR", PaymentMethod: "tok_visa",
+		Items: []api.Item{{SKU: "book", Quantity: 2, UnitPrice: 1250}},
+	}
+}
+
+func (f fixture) publish(t *testing.T, payload schema.Event, orderID string) {
+	t.Helper()
+	codec := schema.NewCodec(schema.NewRegistry())
+	aggregate, topic := schema.AggregatePayment, f.topics.Payment
+	if _, ok := payload.(schema.PaymentCaptured); !ok {
+		aggregate, topic = schema.AggregateCompensation, f.topics.Compensation
+	}
+	env := schema.New(aggregate, orderID, payload, schema.Cause{CorrelationID: orderID, CausationID: uuid.NewString()}, time.Now())
+	env.Version = 1
+	b, err := codec.Encode(env)
+	require.NoError(t, err)
+	p, err := kafka.NewProducer(broker.ProducerConfig(testenv.KafkaBrokers()))
+	require.NoError(t, err)
+	defer p.Close()
+	delivery := make(chan kafka.Event, 1)
+	require.NoError(t, p.Produce(&kafka.Message{TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
+		Key: []byte(orderID), Value: b}, delivery))
+	require.NoError(t, (<-delivery).(*kafka.Message).TopicPartition.Error)
+}
+
+func (f fixture) waitStatus(t *testing.T, id, status string) api.Order {
+	t.Helper()
+	var o api.Order
+	testenv.Eventually(t, 30*time.Second, func() error {
+		var err error
+		o, err = f.client.GetOrder(context.Background(), id)
+		if err == nil && o.Status != status {
+			return &client.Error{ErrorDetail: api.ErrorDetail{Message: "status " + o.Status + ", want " + status}}
+		}
+		return err
+	})
+	return o
+}
+
+func TestCreateStoresAndPublishesOrderCreated(t *testing.T) {
+	f := start(t)
+	ctx := testenv.Context(t, time.Minute)
+
+	o, err := f.client.CreateOrder(ctx, validRequest())
+	require.NoError(t, err)
+	require.Equal(t, "PENDING", o.Status)
+	require.EqualValues(t, 2500, o.Total, "total computed by the server")
+	require.Equal(t, 1, o.Version)
+
+	msgs := testenv.ReadTopic(t, f.topics.Order, 1, 30*time.Second, 0)
+	require.Len(t, msgs, 1)
+	require.Equal(t, o.ID, string(msgs[0].Key))
+	require.Equal(t, schema.TypeOrderCreated, testenv.Header(msgs[0], schema.HeaderEventType))
+}
+
+func TestCreateWithIdempotencyKey(t *testing.T) {
+	f := start(t)
+	ctx := testenv.Context(t, time.Minute)
+	req := validRequest()
+	req.IdempotencyKey = "checkout-42"
+
+	first, err := f.client.CreateOrder(ctx, req)
+	require.NoError(t, err)
+	again, err := f.client.CreateOrder(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, first.ID, again.ID, "same key and input: the same order")
+
+	req.Items[0].Quantity = 3
+	_, err = f.client.CreateOrder(ctx, req)
+	require.Equal(t, api.CodeConflict, client.Code(err))
+	require.Contains(t, err.Error(), "checkout-42")
+
+	var streams int
+	require.NoError(t, f.pool.QueryRow(ctx, "SELECT count(*) FROM streams").Scan(&streams))
+	require.Equal(t, 1, streams, "one order stored")
+}
+
+func TestBadInputIsRejectedAndStoresNothing(t *testing.T) {
+	f := start(t)
+	ctx := testenv.Context(t, time.Minute)
+	bad := validRequest()
+	bad.Currency = "EURO"
+	bad.Items[0].Quantity = 0
+
+	_, err := f.client.CreateOrder(ctx, bad)
+	require.Equal(t, api.CodeInvalid, client.Code(err))
+	var ce *client.Error
+	require.ErrorAs(t, err, &ce)
+	require.Len(t, ce.Problems, 2)
+	require.Equal(t, "currency", ce.Problems[0].Field)
+	require.Equal(t, "items[0].quantity", ce.Problems[1].Field)
+
+	_, err = f.client.GetOrder(ctx, "not-a-uuid")
+	require.Equal(t, api.CodeInvalid, client.Code(err))
+	_, err = f.client.CancelOrder(ctx, uuid.NewString(), api.CancelOrderRequest{})
+	require.Equal(t, api.CodeNotFound, client.Code(err))
+
+	var events int
+	require.NoError(t, f.pool.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&events))
+	require.Zero(t, events)
+}
+
+func TestReactsToCaptureAndCompensation(t *testing.T) {
+	f := start(t)
+	ctx := testenv.Context(t, time.Minute)
+
+	paid, err := f.client.CreateOrder(ctx, validRequest())
+	require.NoError(t, err)
+	f.publish(t, schema.PaymentCaptured{PaymentID: uuid.NewString(), OrderID: paid.ID, Amount: 2500, ChargeID: "ch_1"}, paid.ID)
+	f.waitStatus(t, paid.ID, "PAID")
+
+	// A late timeout decision does not cancel a paid order.
+	f.publish(t, schema.CancellationDecided{OrderID: paid.ID, Reason: schema.ReasonPaymentTimeout}, paid.ID)
+
+	declined, err := f.client.CreateOrder(ctx, validRequest())
+	require.NoError(t, err)
+	f.publish(t, schema.CancellationDecided{OrderID: declined.ID, Reason: schema.ReasonPaymentDeclined}, declined.ID)
+	f.waitStatus(t, declined.ID, "CANCELLING")
+	f.publish(t, schema.CancellationCompleted{OrderID: declined.ID, Reason: schema.ReasonPaymentDeclined}, declined.ID)
+	o := f.waitStatus(t, declined.ID, "CANCELLED")
+	require.Equal(t, schema.ReasonPaymentDeclined, o.CancellationReason)
+
+	// Completing a cancellation nobody asked for breaks an invariant: it goes
+	// to the dead-letter topic and the order stays as it was.
+	f.publish(t, schema.CancellationCompleted{OrderID: paid.ID, Reason: schema.ReasonCustomerRequest}, paid.ID)
+	dead := testenv.ReadTopic(t, f.topics.DeadLetter, 1, 30*time.Second, 0)
+	require.Len(t, dead, 1)
+	require.Contains(t, testenv.Header(dead[0], consumer.HeaderDLQReason), "not CANCELLING")
+	o = f.waitStatus(t, paid.ID, "PAID")
+	require.Equal(t, 2, o.Version)
+
+	// A customer cancel of a cancelled order changes nothing.
+	again, err := f.client.CancelOrder(ctx, declined.ID, api.CancelOrderRequest{Reason: "oops"})
+	require.NoError(t, err)
+	require.Equal(t, "CANCELLED", again.Status)
+	require.Equal(t, 3, again.Version)
+}
