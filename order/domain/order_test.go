@@ -107,14 +107,30 @@ func TestStatusTransitions(t *testing.T) {
 		{"paid again by the same payment: nothing", paidOrder, func(o *domain.Order) ([]schema.Event, error) { return o.MarkPaid("p1", 2699) }, nil, false},
 		{"paid by another payment: refused", paidOrder, func(o *domain.Order) ([]schema.Event, error) { return o.MarkPaid("p2", 2699) }, nil, true},
 		{"capture while cancelling: left to compensation", cancelling, func(o *domain.Order) ([]schema.Event, error) { return o.MarkPaid("p1", 2699) }, nil, false},
-		{"customer cancels pending", pending, func(o *domain.Order) ([]schema.Event, error) { return o.RequestCancellation(schema.ReasonCustomerRequest, "") }, []string{schema.TypeOrderCancellationRequested}, false},
-		{"customer cancels paid", paidOrder, func(o *domain.Order) ([]schema.Event, error) { return o.RequestCancellation(schema.ReasonCustomerRequest, "") }, []string{schema.TypeOrderCancellationRequested}, false},
-		{"cancel a cancelled order: nothing", cancelledOrder, func(o *domain.Order) ([]schema.Event, error) { return o.RequestCancellation(schema.ReasonCustomerRequest, "") }, nil, false},
-		{"timeout on pending cancels", pending, func(o *domain.Order) ([]schema.Event, error) { return o.DecideCancellation(schema.ReasonPaymentTimeout) }, []string{schema.TypeOrderCancellationRequested}, false},
-		{"timeout on paid: stays paid", paidOrder, func(o *domain.Order) ([]schema.Event, error) { return o.DecideCancellation(schema.ReasonPaymentTimeout) }, nil, false},
-		{"complete a cancelling order", cancelling, func(o *domain.Order) ([]schema.Event, error) { return o.CompleteCancellation(schema.ReasonCustomerRequest, false) }, []string{schema.TypeOrderCancelled}, false},
-		{"complete twice: nothing", cancelledOrder, func(o *domain.Order) ([]schema.Event, error) { return o.CompleteCancellation(schema.ReasonCustomerRequest, false) }, nil, false},
-		{"complete without a request: refused", pending, func(o *domain.Order) ([]schema.Event, error) { return o.CompleteCancellation(schema.ReasonCustomerRequest, false) }, nil, true},
+		{"customer cancels pending", pending, func(o *domain.Order) ([]schema.Event, error) {
+			return o.RequestCancellation(schema.ReasonCustomerRequest, "")
+		}, []string{schema.TypeOrderCancellationRequested}, false},
+		{"customer cancels paid", paidOrder, func(o *domain.Order) ([]schema.Event, error) {
+			return o.RequestCancellation(schema.ReasonCustomerRequest, "")
+		}, []string{schema.TypeOrderCancellationRequested}, false},
+		{"cancel a cancelled order: nothing", cancelledOrder, func(o *domain.Order) ([]schema.Event, error) {
+			return o.RequestCancellation(schema.ReasonCustomerRequest, "")
+		}, nil, false},
+		{"timeout on pending cancels", pending, func(o *domain.Order) ([]schema.Event, error) {
+			return o.DecideCancellation(schema.ReasonPaymentTimeout)
+		}, []string{schema.TypeOrderCancellationRequested}, false},
+		{"timeout on paid: stays paid", paidOrder, func(o *domain.Order) ([]schema.Event, error) {
+			return o.DecideCancellation(schema.ReasonPaymentTimeout)
+		}, nil, false},
+		{"complete a cancelling order", cancelling, func(o *domain.Order) ([]schema.Event, error) {
+			return o.CompleteCancellation(schema.ReasonCustomerRequest, false)
+		}, []string{schema.TypeOrderCancelled}, false},
+		{"complete twice: nothing", cancelledOrder, func(o *domain.Order) ([]schema.Event, error) {
+			return o.CompleteCancellation(schema.ReasonCustomerRequest, false)
+		}, nil, false},
+		{"complete without a request: refused", pending, func(o *domain.Order) ([]schema.Event, error) {
+			return o.CompleteCancellation(schema.ReasonCustomerRequest, false)
+		}, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

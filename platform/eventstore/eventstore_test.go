@@ -42,9 +42,9 @@ func TestConcurrentAppendsAtTheSameVersionOneWins(t *testing.T) {
 
 	const writers = 20
 	var (
-		wg        sync.WaitGroup
-		start     = make(chan struct{})
-		results   = make([]error, writers)
+		wg      sync.WaitGroup
+		start   = make(chan struct{})
+		results = make([]error, writers)
 	)
 	for i := range writers {
 		wg.Go(func() {

@@ -198,4 +198,3 @@ func TestRelayKilledMidBatchLosesAndDuplicatesNothing(t *testing.T) {
 
 	f.requireExactlyOnceInOrder(t, streams*perStream)
 }
-

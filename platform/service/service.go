@@ -32,18 +32,18 @@ import (
 // service embeds it in its own Config struct, so the environment variables
 // are PREFIX_HTTP_ADDR, PREFIX_POSTGRES_DSN and so on.
 type Config struct {
-	HTTPAddr     string        `env:"HTTP_ADDR"`
-	PostgresDSN  string        `env:"POSTGRES_DSN" secret:"true"`
-	KafkaBrokers string        `env:"KAFKA_BROKERS" default:"127.0.0.1:9092"`
-	PoolSize     int           `env:"POSTGRES_POOL_SIZE" default:"20"`
+	HTTPAddr     string `env:"HTTP_ADDR"`
+	PostgresDSN  string `env:"POSTGRES_DSN" secret:"true"`
+	KafkaBrokers string `env:"KAFKA_BROKERS" default:"127.0.0.1:9092"`
+	PoolSize     int    `env:"POSTGRES_POOL_SIZE" default:"20"`
 	// TopicPrefix is put in front of every topic name, so that several
 	// deployments or test runs can share one Kafka.
 	TopicPrefix string `env:"TOPIC_PREFIX"`
 	// TopicPartitions is used when the service creates a missing topic.
 	TopicPartitions int `env:"TOPIC_PARTITIONS" default:"6"`
 	// ConsumerGroup defaults to the service's name.
-	ConsumerGroup string `env:"CONSUMER_GROUP"`
-	ShutdownWait time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s"`
+	ConsumerGroup string        `env:"CONSUMER_GROUP"`
+	ShutdownWait  time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s"`
 }
 
 // Validate reports a missing setting.

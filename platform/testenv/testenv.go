@@ -136,4 +136,3 @@ func Eventually(t testing.TB, d time.Duration, cond func() error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
