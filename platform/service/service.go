@@ -41,7 +41,8 @@ type Config struct {
 	TopicPrefix string `env:"TOPIC_PREFIX"`
 	// TopicPartitions is used when the service creates a missing topic.
 	TopicPartitions int `env:"TOPIC_PARTITIONS" default:"6"`
-	// ConsumerGroup defaults to the service's name.
+	// ConsumerGroup defaults to the topic prefix followed by the service's
+	// name, so deployments sharing a Kafka never share a group.
 	ConsumerGroup string        `env:"CONSUMER_GROUP"`
 	ShutdownWait  time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s"`
 }
@@ -133,7 +134,7 @@ func Open(ctx context.Context, name string, cfg Config, log *slog.Logger, migrat
 func (s *Service) Consume(topics []string, handler consumer.Handler) error {
 	group := s.cfg.ConsumerGroup
 	if group == "" {
-		group = s.Name
+		group = s.cfg.TopicPrefix + s.Name
 	}
 	c, err := consumer.New(consumer.Config{
 		Brokers:         s.cfg.KafkaBrokers,
