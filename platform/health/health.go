@@ -95,14 +95,18 @@ func (c *Checker) readyz(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusServiceUnavailable
 	}
 	c.mu.Lock()
-	if len(c.details) > 0 {
+	fns := make(map[string]func() any, len(c.details))
+	for k, fn := range c.details {
+		fns[k] = fn
+	}
+	c.mu.Unlock()
+	if len(fns) > 0 {
 		details := map[string]any{}
-		for k, fn := range c.details {
+		for k, fn := range fns {
 			details[k] = fn()
 		}
 		body["details"] = details
 	}
-	c.mu.Unlock()
 	writeJSON(w, status, body)
 }
 

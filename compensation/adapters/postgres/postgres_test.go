@@ -1,0 +1,209 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/compensation/adapters/postgres"
+	"github.com/orderflow/orderflow/compensation/app/command"
+	"github.com/orderflow/orderflow/compensation/domain"
+	"github.com/orderflow/orderflow/platform/eventstore"
+	"github.com/orderflow/orderflow/platform/pgmigrate"
+	"github.com/orderflow/orderflow/platform/testenv"
+	"github.com/orderflow/orderflow/schema"
+)
+
+type fixture struct {
+	pool      *pgxpool.Pool
+	store     *eventstore.Store
+	deadlines *postgres.Deadlines
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	ctx := testenv.Context(t, time.Minute)
+	pool := testenv.PostgresPool(t)
+	require.NoError(t, pgmigrate.Run(ctx, pool, eventstore.Migrations(), postgres.Migrations()))
+	store := eventstore.New(pool, schema.NewCodec(schema.NewRegistry()))
+	return fixture{pool: pool, store: store,
+		deadlines: postgres.NewDeadlines(pool, store, slog.New(slog.NewTextHandler(io.Discard, nil)))}
+}
+
+// inTx runs fn with the sagas of one committed transaction.
+func (f fixture) inTx(t *testing.T, fn func(command.SagaRepository) error) error {
+	t.Helper()
+	return pgx.BeginFunc(context.Background(), f.pool, func(tx pgx.Tx) error {
+		return fn(postgres.NewSagas(f.store, tx))
+	})
+}
+
+func (f fixture) startSaga(t *testing.T, orderID string, createdAt time.Time) {
+	t.Helper()
+	h := command.NewStartSagaHandler(time.Second, time.Now)
+	require.NoError(t, f.inTx(t, func(sagas command.SagaRepository) error {
+		return h.Handle(context.Background(), sagas, command.StartSaga{OrderID: orderID, Amount: 100, CreatedAt: createdAt,
+			Cause: schema.Cause{CausationID: uuid.NewString()}})
+	}))
+}
+
+func (f fixture) types(t *testing.T, orderID string) []string {
+	t.Helper()
+	envs, err := f.store.Load(context.Background(), eventstore.StreamID{Type: schema.AggregateCompensation, ID: orderID})
+	require.NoError(t, err)
+	var out []string
+	for _, env := range envs {
+		out = append(out, env.Type)
+	}
+	return out
+}
+
+func (f fixture) due(t *testing.T, orderID string) (time.Time, bool) {
+	t.Helper()
+	var due time.Time
+	err := f.pool.QueryRow(context.Background(), `SELECT due_at FROM deadlines WHERE order_id = $1`, orderID).Scan(&due)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, false
+	}
+	require.NoError(t, err)
+	return due, true
+}
+
+func TestSagasKeepTheDeadlineInStepWithTheSaga(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	createdAt := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	orderID := uuid.NewString()
+
+	f.startSaga(t, orderID, createdAt)
+	due, ok := f.due(t, orderID)
+	require.True(t, ok, "SagaStarted stores the deadline in its transaction")
+	require.True(t, due.Equal(createdAt.Add(time.Second)))
+
+	capture := command.NewRecordCaptureHandler(time.Now)
+	require.NoError(t, f.inTx(t, func(sagas command.SagaRepository) error {
+		return capture.Handle(ctx, sagas, command.RecordCapture{OrderID: orderID,
+			Capture: domain.Capture{PaymentID: "pay-1", ChargeID: "ch_1", Amount: 100}, Cause: schema.Cause{CausationID: uuid.NewString()}})
+	}))
+	_, ok = f.due(t, orderID)
+	require.False(t, ok, "a captured saga's deadline cannot fire")
+	require.Equal(t, []string{schema.TypeSagaStarted, schema.TypeCaptureRecorded}, f.types(t, orderID))
+}
+
+func TestSagasRefuseAStaleSave(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	orderID := uuid.NewString()
+	f.startSaga(t, orderID, time.Now().Add(time.Hour))
+
+	var stale command.LoadedSaga
+	require.NoError(t, f.inTx(t, func(sagas command.SagaRepository) error {
+		var err error
+		stale, err = sagas.Load(ctx, orderID)
+		return err
+	}))
+	settle := command.NewSettleSagaHandler(time.Now)
+	require.NoError(t, f.inTx(t, func(sagas command.SagaRepository) error {
+		return settle.Handle(ctx, sagas, command.SettleSaga{OrderID: orderID, Cause: schema.Cause{CausationID: uuid.NewString()}})
+	}))
+
+	err := f.inTx(t, func(sagas command.SagaRepository) error {
+		decided := schema.New(schema.AggregateCompensation, orderID,
+			schema.CancellationDecided{OrderID: orderID, Reason: schema.ReasonPaymentTimeout},
+			schema.Cause{CorrelationID: orderID}, time.Now())
+		return sagas.Save(ctx, stale, []schema.Envelope{decided})
+	})
+	require.ErrorIs(t, err, eventstore.ErrConcurrency)
+	require.Equal(t, []string{schema.TypeSagaStarted, schema.TypeSagaSettled}, f.types(t, orderID))
+}
+
+// TestDeadlinesFireOnceAcrossReplicas runs two pollers' worth of FireDue
+// concurrently over the same due deadlines: each fires exactly once.
+func TestDeadlinesFireOnceAcrossReplicas(t *testing.T) {
+	f := newFixture(t)
+	past := time.Now().Add(-time.Minute)
+	const orders = 60
+	ids := make([]string, orders)
+	for i := range ids {
+		ids[i] = uuid.NewString()
+		f.startSaga(t, ids[i], past)
+	}
+
+	fire := command.NewFireDeadlineHandler()
+	var (
+		mu    sync.Mutex
+		fired = map[string]int{}
+		wg    sync.WaitGroup
+	)
+	for range 2 {
+		wg.Go(func() {
+			for {
+				n, err := f.deadlines.FireDue(context.Background(), time.Now(), 7,
+					func(ctx context.Context, sagas command.SagaRepository, orderID string) error {
+						mu.Lock()
+						fired[orderID]++
+						mu.Unlock()
+						return fire.Handle(ctx, sagas, command.FireDeadline{OrderID: orderID, Now: time.Now()})
+					})
+				if err != nil {
+					t.Errorf("fire due: %v", err)
+					return
+				}
+				if n == 0 {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	for _, id := range ids {
+		require.Equal(t, 1, fired[id], "order %s handed out once", id)
+		require.Equal(t, []string{schema.TypeSagaStarted, schema.TypeCancellationDecided}, f.types(t, id))
+	}
+	pending, err := f.deadlines.Pending(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, pending)
+}
+
+// TestDeadlinesPostponeOneThatFails checks that a deadline whose handling
+// fails is rolled back alone and tried again later, without holding up the
+// others.
+func TestDeadlinesPostponeOneThatFails(t *testing.T) {
+	f := newFixture(t)
+	past := time.Now().Add(-time.Minute)
+	broken, fine := uuid.NewString(), uuid.NewString()
+	f.startSaga(t, broken, past.Add(-time.Second)) // due first
+	f.startSaga(t, fine, past)
+
+	fire := command.NewFireDeadlineHandler()
+	now := time.Now()
+	n, err := f.deadlines.FireDue(context.Background(), now, 10,
+		func(ctx context.Context, sagas command.SagaRepository, orderID string) error {
+			if err := fire.Handle(ctx, sagas, command.FireDeadline{OrderID: orderID, Now: now}); err != nil {
+				return err
+			}
+			if orderID == broken {
+				return fmt.Errorf("something went wrong after the append")
+			}
+			return nil
+		})
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+
+	require.Equal(t, []string{schema.TypeSagaStarted, schema.TypeCancellationDecided}, f.types(t, fine))
+	require.Equal(t, []string{schema.TypeSagaStarted}, f.types(t, broken), "the failed deadline's append was rolled back")
+	due, ok := f.due(t, broken)
+	require.True(t, ok, "the failed deadline is kept")
+	require.True(t, due.After(now), "and postponed, so it does not block the queue")
+}
