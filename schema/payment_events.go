@@ -57,7 +57,7 @@ func (e PaymentDeclined) Validate() error {
 }
 
 // PaymentFailed records that the PSP could not be reached within the retry
-// budget. Nothing was charged (or a late charge will be refunded).
+// budget, and a lookup by reference found no charge: nothing was taken.
 type PaymentFailed struct {
 	PaymentID string `json:"paymentId"`
 	OrderID   string `json:"orderId"`

@@ -168,9 +168,9 @@ func (s *Service) Run(ctx context.Context, ready chan<- net.Addr, tasks ...Task)
 	for _, task := range tasks {
 		g.Go(func() error { return task(ctx) })
 	}
-	s.Log.Info("service started", "service", s.Name)
+	s.Log.Info("service started")
 	err := g.Wait()
-	s.Log.Info("service stopped", "service", s.Name, "err", err)
+	s.Log.Info("service stopped", "err", err)
 	return err
 }
 
