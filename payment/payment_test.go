@@ -16,7 +16,7 @@ import (
 
 	"github.com/orderflow/orderflow/payment"
 	"github.com/orderflow/orderflow/payment/domain"
-	"github.com/orderflow/orderflow/payment/internal/testgateway"
+	"github.com/orderflow/orderflow/paymentgateway/gatewaytest"
 	"github.com/orderflow/orderflow/paymentgateway/client"
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/consumer"
@@ -30,7 +30,7 @@ import (
 // must not charge twice, and a refund.
 func TestPaymentServiceChargesEachOrderOnceAndRefunds(t *testing.T) {
 	ctx := testenv.Context(t, 2*time.Minute)
-	gw := testgateway.Start(t)
+	gw := gatewaytest.Start(t)
 	svc := startPayment(t, gw.URL)
 	codec := schema.NewCodec(schema.NewRegistry())
 
@@ -147,7 +147,7 @@ func TestPaymentServiceChargesEachOrderOnceAndRefunds(t *testing.T) {
 }
 
 func TestPaymentServiceHTTP(t *testing.T) {
-	gw := testgateway.Start(t)
+	gw := gatewaytest.Start(t)
 	svc := startPayment(t, gw.URL)
 
 	resp, err := http.Get(svc.url + "/readyz")
@@ -186,7 +186,7 @@ func startPayment(t *testing.T, pspURL string) *service {
 	cfg.Service.ConsumerGroup = testenv.UniqueName("payment")
 	cfg.Service.ShutdownWait = 5 * time.Second
 	cfg.PSP.URL = pspURL
-	cfg.PSP.Timeout = 500 * time.Millisecond // tok_slow answers after testgateway.SlowDelay
+	cfg.PSP.Timeout = 500 * time.Millisecond // tok_slow answers after gatewaytest.SlowDelay
 	cfg.PSP.BackoffInitial = 20 * time.Millisecond
 	cfg.PSP.BackoffMax = 100 * time.Millisecond
 

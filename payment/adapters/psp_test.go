@@ -13,7 +13,7 @@ import (
 
 	"github.com/orderflow/orderflow/payment/adapters"
 	"github.com/orderflow/orderflow/payment/app/command"
-	"github.com/orderflow/orderflow/payment/internal/testgateway"
+	"github.com/orderflow/orderflow/paymentgateway/gatewaytest"
 	"github.com/orderflow/orderflow/platform/testenv"
 )
 
@@ -23,7 +23,7 @@ func chargeRequest(source string) command.ChargeRequest {
 }
 
 func TestPSPSortsTheGatewaysAnswers(t *testing.T) {
-	gw := testgateway.Start(t)
+	gw := gatewaytest.Start(t)
 	psp := adapters.NewPSP(gw.URL, &http.Client{})
 	ctx := testenv.Context(t, 30*time.Second)
 
@@ -67,7 +67,7 @@ func TestPSPSortsTheGatewaysAnswers(t *testing.T) {
 }
 
 func TestPSPRetryOfASlowChargeFindsTheFirst(t *testing.T) {
-	gw := testgateway.Start(t)
+	gw := gatewaytest.Start(t)
 	psp := adapters.NewPSP(gw.URL, &http.Client{})
 	ctx := testenv.Context(t, 30*time.Second)
 	req, key := chargeRequest("tok_slow"), testenv.UniqueName("key")
@@ -88,7 +88,7 @@ func TestPSPRetryOfASlowChargeFindsTheFirst(t *testing.T) {
 }
 
 func TestPSPRefundsOnceAndRejectsWhatCannotBeRefunded(t *testing.T) {
-	gw := testgateway.Start(t)
+	gw := gatewaytest.Start(t)
 	psp := adapters.NewPSP(gw.URL, &http.Client{})
 	ctx := testenv.Context(t, 30*time.Second)
 	ch, err := psp.Charge(ctx, testenv.UniqueName("key"), chargeRequest("tok_visa"))
@@ -135,6 +135,6 @@ func TestPSPUnreachableIsUnavailableAndABadGatewayIsNoAnswer(t *testing.T) {
 }
 
 func TestPSPPing(t *testing.T) {
-	gw := testgateway.Start(t)
+	gw := gatewaytest.Start(t)
 	require.NoError(t, adapters.NewPSP(gw.URL, &http.Client{}).Ping(testenv.Context(t, 10*time.Second)))
 }

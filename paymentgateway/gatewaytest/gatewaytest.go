@@ -1,7 +1,7 @@
-// Package testgateway starts the real payment gateway for the payment
-// service's tests, on a database of its own, so that charges, declines,
-// slow answers and 503s are the simulated PSP's, not a fake's.
-package testgateway
+// Package gatewaytest starts the real payment gateway for other modules'
+// tests, on a database of its own, so that charges, declines, slow answers
+// and 503s are the simulated PSP's, not a fake's.
+package gatewaytest
 
 import (
 	"context"
@@ -38,33 +38,9 @@ func Start(t testing.TB) *Gateway {
 		FlakyFailures:   2,
 		ShutdownTimeout: 5 * time.Second,
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
 	log := logging.New(t.Output(), "paymentgateway", slog.LevelWarn)
-	go func() { done <- paymentgateway.Run(ctx, cfg, log, ready) }()
-
-	var addr net.Addr
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("paymentgateway did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("paymentgateway did not start within 30s")
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("paymentgateway stopped with: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("paymentgateway did not stop within 10s")
-		}
+	url, _ := testenv.Serve(t, func(ctx context.Context, ready chan<- net.Addr) error {
+		return paymentgateway.Run(ctx, cfg, log, ready)
 	})
-	url := "http://" + addr.String()
 	return &Gateway{URL: url, Client: client.New(url, &http.Client{})}
 }

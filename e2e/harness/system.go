@@ -1,0 +1,240 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/orderflow/orderflow/order/api"
+	orderclient "github.com/orderflow/orderflow/order/client"
+	pspclient "github.com/orderflow/orderflow/paymentgateway/client"
+	"github.com/orderflow/orderflow/platform/testenv"
+	"github.com/orderflow/orderflow/tools/invariants"
+)
+
+// Options tune a System.
+type Options struct {
+	// PaymentTimeout is the payment deadline (COMPENSATION_PAYMENT_TIMEOUT).
+	PaymentTimeout time.Duration
+	// Env adds or overrides environment variables, e.g. "PAYMENT_PSP_ATTEMPTS=3".
+	Env []string
+}
+
+// System is one running deployment of orderflow: every service as its own
+// process, with databases and topics no other test shares.
+type System struct {
+	t       testing.TB
+	procs   map[string]*process
+	dsns    map[string]string
+	Orders  *orderclient.Client
+	PSP     *pspclient.Client
+	Prefix  string
+	LogDir  string
+	httpCli *http.Client
+}
+
+// Start starts every service of a new deployment from the binaries in binDir
+// and waits until each answers /readyz. Everything stops when the test ends.
+func Start(t testing.TB, binDir string, opts Options) *System {
+	t.Helper()
+	if opts.PaymentTimeout == 0 {
+		opts.PaymentTimeout = 30 * time.Second
+	}
+	s := &System{
+		t: t, procs: map[string]*process{}, dsns: map[string]string{},
+		Prefix:  testenv.UniqueName("e2e") + ".",
+		LogDir:  t.TempDir(),
+		httpCli: &http.Client{Timeout: 10 * time.Second},
+	}
+	common := []string{
+		"KAFKA_BROKERS=" + testenv.KafkaBrokers(),
+		"TOPIC_PREFIX=" + s.Prefix,
+		"TOPIC_PARTITIONS=3",
+	}
+	urls := map[string]string{}
+	for _, name := range Services {
+		s.dsns[name] = testenv.PostgresDatabase(t)
+		urls[name] = "http://" + freeAddr(t)
+	}
+	for _, name := range Services {
+		prefix := envPrefix(name)
+		env := []string{
+			prefix + "HTTP_ADDR=" + strings.TrimPrefix(urls[name], "http://"),
+			prefix + "POSTGRES_DSN=" + s.dsns[name],
+		}
+		for _, c := range common {
+			env = append(env, prefix+c)
+		}
+		switch name {
+		case "payment":
+			env = append(env, prefix+"PSP_URL="+urls["paymentgateway"])
+		case "compensation":
+			env = append(env, prefix+"PAYMENT_TIMEOUT="+opts.PaymentTimeout.String())
+		}
+		for _, e := range opts.Env {
+			if strings.HasPrefix(e, prefix) {
+				env = append(env, e)
+			}
+		}
+		s.procs[name] = &process{
+			name: name, bin: binPath(binDir, name), env: env, baseURL: urls[name],
+			logPath: filepath.Join(s.LogDir, name+".log"),
+		}
+	}
+	t.Cleanup(func() {
+		for _, name := range Services {
+			_ = s.procs[name].signal(syscall.SIGTERM, 15*time.Second)
+		}
+		if t.Failed() {
+			for _, name := range Services {
+				t.Logf("--- %s log tail ---\n%s", name, s.procs[name].tail(40))
+			}
+		}
+	})
+	for _, name := range Services {
+		s.StartService(name)
+	}
+	s.Orders = orderclient.New(urls["order"], s.httpCli)
+	s.PSP = pspclient.New(urls["paymentgateway"], s.httpCli)
+	return s
+}
+
+// StartService starts one service and waits until it is ready.
+func (s *System) StartService(name string) {
+	s.t.Helper()
+	p := s.procs[name]
+	if err := p.start(); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := p.waitReady(context.Background(), 60*time.Second); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// Kill stops a service with SIGKILL: no shutdown, no flush, like a crash.
+func (s *System) Kill(name string) {
+	s.t.Helper()
+	if err := s.procs[name].signal(syscall.SIGKILL, 10*time.Second); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// Stop stops a service gracefully with SIGTERM.
+func (s *System) Stop(name string) {
+	s.t.Helper()
+	if err := s.procs[name].signal(syscall.SIGTERM, 20*time.Second); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// Payment is the payment service's view of an order's payment.
+type Payment struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	Amount      int64  `json:"amount"`
+	ChargeID    string `json:"chargeId"`
+	FailureCode string `json:"failureCode"`
+}
+
+// Payment returns the payment of an order, or ok=false if none exists yet.
+func (s *System) Payment(ctx context.Context, orderID string) (Payment, bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.procs["payment"].baseURL+"/v1/payments/"+orderID, nil)
+	if err != nil {
+		return Payment{}, false, err
+	}
+	resp, err := s.httpCli.Do(req)
+	if err != nil {
+		return Payment{}, false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return Payment{}, false, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return Payment{}, false, fmt.Errorf("payment service answered %s", resp.Status)
+	}
+	var p Payment
+	return p, true, json.NewDecoder(resp.Body).Decode(&p)
+}
+
+// WaitOrder waits until the order has status and returns it.
+func (s *System) WaitOrder(id, status string, timeout time.Duration) api.Order {
+	s.t.Helper()
+	var o api.Order
+	testenv.Eventually(s.t, timeout, func() error {
+		var err error
+		o, err = s.Orders.GetOrder(context.Background(), id)
+		if err != nil {
+			return err
+		}
+		if o.Status != status {
+			return fmt.Errorf("order %s is %s, waiting for %s", id, o.Status, status)
+		}
+		return nil
+	})
+	return o
+}
+
+// WaitPayment waits until the order's payment has status and returns it.
+func (s *System) WaitPayment(orderID, status string, timeout time.Duration) Payment {
+	s.t.Helper()
+	var p Payment
+	testenv.Eventually(s.t, timeout, func() error {
+		got, ok, err := s.Payment(context.Background(), orderID)
+		if err != nil {
+			return err
+		}
+		if !ok || got.Status != status {
+			return fmt.Errorf("payment of %s is %q, waiting for %s", orderID, got.Status, status)
+		}
+		p = got
+		return nil
+	})
+	return p
+}
+
+// CheckInvariants runs the invariant checker on this deployment's stores and
+// fails the test on a violation.
+func (s *System) CheckInvariants() invariants.Report {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	report, err := invariants.Check(ctx, invariants.Sources{
+		OrderDSN: s.dsns["order"], PaymentDSN: s.dsns["payment"], CompensationDSN: s.dsns["compensation"],
+		PSPURL: s.procs["paymentgateway"].baseURL,
+	})
+	if err != nil {
+		s.t.Fatalf("invariant checker: %v", err)
+	}
+	var b strings.Builder
+	report.Print(&b)
+	s.t.Log("\n" + b.String())
+	if !report.OK() {
+		s.t.Fatalf("invariants violated:\n%s", b.String())
+	}
+	return report
+}
+
+// DSN returns the database of a service.
+func (s *System) DSN(service string) string { return s.dsns[service] }
+
+// URL returns the base URL of a service.
+func (s *System) URL(service string) string { return s.procs[service].baseURL }
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
