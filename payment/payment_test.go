@@ -16,8 +16,8 @@ import (
 
 	"github.com/orderflow/orderflow/payment"
 	"github.com/orderflow/orderflow/payment/domain"
-	"github.com/orderflow/orderflow/paymentgateway/gatewaytest"
 	"github.com/orderflow/orderflow/paymentgateway/client"
+	"github.com/orderflow/orderflow/paymentgateway/gatewaytest"
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/consumer"
 	"github.com/orderflow/orderflow/platform/logging"

@@ -143,4 +143,3 @@ func TestCheckFindsEachViolation(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, report.Violations, len(want)-1, "in-flight orders allowed")
 }
-
