@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
+
+	"github.com/orderflow/orderflow/platform/testenv"
 )
 
 // Services, in start order.
@@ -17,7 +17,7 @@ var Services = []string{"paymentgateway", "order", "payment", "compensation"}
 
 // Build compiles every service binary into dir. Call it once from TestMain.
 func Build(dir string) error {
-	root, err := RepoRoot()
+	root, err := testenv.FindRepoRoot()
 	if err != nil {
 		return err
 	}
@@ -32,23 +32,4 @@ func Build(dir string) error {
 		return fmt.Errorf("go build: %w", err)
 	}
 	return nil
-}
-
-// RepoRoot is the directory holding go.work.
-func RepoRoot() (string, error) {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "", fmt.Errorf("cannot locate the harness source")
-	}
-	dir := filepath.Dir(file)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("go.work not found above %s", file)
-		}
-		dir = parent
-	}
 }

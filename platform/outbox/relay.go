@@ -47,6 +47,10 @@ type Config struct {
 	RetryMax time.Duration
 	// LockKey is the advisory lock that elects the active relay.
 	LockKey int64
+	// DeliveryTimeout bounds how long the producer tries to deliver a
+	// message before the session gives up and starts over (recovering what
+	// was delivered after all).
+	DeliveryTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -61,6 +65,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.LockKey == 0 {
 		c.LockKey = 7_042_002
+	}
+	if c.DeliveryTimeout == 0 {
+		c.DeliveryTimeout = 30 * time.Second
 	}
 }
 
@@ -164,7 +171,11 @@ type row struct {
 
 // session runs one producer: recover, then publish batches until an error.
 func (r *Relay) session(ctx context.Context, lockConn *pgx.Conn) error {
-	producer, err := kafka.NewProducer(broker.ProducerConfig(r.cfg.Brokers))
+	cfg := broker.ProducerConfig(r.cfg.Brokers)
+	if err := cfg.SetKey("message.timeout.ms", int(r.cfg.DeliveryTimeout.Milliseconds())); err != nil {
+		return err
+	}
+	producer, err := kafka.NewProducer(cfg)
 	if err != nil {
 		return fmt.Errorf("new producer: %w", err)
 	}

@@ -198,3 +198,37 @@ func TestRelayKilledMidBatchLosesAndDuplicatesNothing(t *testing.T) {
 
 	f.requireExactlyOnceInOrder(t, streams*perStream)
 }
+
+func TestRelayWaitsOutAKafkaOutage(t *testing.T) {
+	f := newFixture(t, 3)
+	ctx := testenv.Context(t, 4*time.Minute)
+	// A short delivery timeout makes the relay give up on the batch in hand
+	// while Kafka is down, so the session restart and recovery run too.
+	relay := outbox.New(outbox.Config{Brokers: testenv.KafkaBrokers(), BatchSize: 50, DeliveryTimeout: 3 * time.Second},
+		f.pool, logging.New(os.Stderr, "test", slog.LevelInfo))
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(runCtx) }()
+	defer func() {
+		stop()
+		require.NoError(t, <-done)
+	}()
+
+	var wg sync.WaitGroup
+	wg.Go(func() { f.appendStreams(t, ctx, 20, 15) }) // appends go on throughout
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if relay.Stats().Published == 0 {
+			return fmt.Errorf("nothing published yet")
+		}
+		return nil
+	})
+
+	testenv.StopKafka(t)
+	f.appendStreams(t, ctx, 20, 5) // committed while Kafka is away
+	time.Sleep(4 * time.Second)    // past the delivery timeout
+	testenv.Infra(t, "up")
+	wg.Wait()
+
+	f.requireExactlyOnceInOrder(t, 20*15+20*5)
+	require.Greater(t, relay.Stats().Sessions, int64(1), "the relay started a new session after the outage")
+}

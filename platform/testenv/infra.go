@@ -1,0 +1,60 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// FindRepoRoot returns the directory holding go.work.
+func FindRepoRoot() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", errors.New("cannot locate testenv's source")
+	}
+	for dir := filepath.Dir(file); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("go.work not found above %s", file)
+		}
+	}
+}
+
+// RepoRoot is FindRepoRoot for a test.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := FindRepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// Infra runs `scripts/infra.sh args...` and fails the test if it fails.
+// Tests use it to take a server away (`stop kafka`) and bring it back (`up`).
+func Infra(t testing.TB, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("bash", append([]string{filepath.Join(RepoRoot(t), "scripts", "infra.sh")}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("infra.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// StopKafka stops the local Kafka broker. It fails the test if the broker was
+// not started by scripts/infra.sh, since then it cannot be stopped from here.
+func StopKafka(t testing.TB) {
+	t.Helper()
+	out := Infra(t, "stop", "kafka")
+	if !strings.Contains(out, "kafka: stopped") {
+		t.Fatalf("could not stop Kafka (this test needs the broker started by scripts/infra.sh):\n%s", out)
+	}
+}
