@@ -26,7 +26,7 @@ die() { printf '[run] ERROR: %s\n' "$*" >&2; exit 1; }
 
 alive() { [[ -f "$RUN/$1.pid" ]] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 
-ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${PORTS[$1]}/readyz"; }
+ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${PORTS[$1]}/readyz" 2>/dev/null; }
 
 build() {
   say "building service binaries into bin/"
