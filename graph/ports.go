@@ -1,0 +1,31 @@
+// Package graph is orderflow's public GraphQL API: the schema, the code gqlgen
+// generates from it, and the resolvers. Resolvers depend only on the small
+// interfaces below, which the gateway implements (command client, Redis read
+// models, NATS status feed); resolver.go is the one place they are injected.
+package graph
+
+import (
+	"context"
+
+	"github.com/orderflow/orderflow/graph/model"
+)
+
+// Commands sends commands to the order service, the source of truth.
+type Commands interface {
+	CreateOrder(ctx context.Context, in model.CreateOrderInput) (*model.Order, error)
+	CancelOrder(ctx context.Context, id string, reason *string) (*model.Order, error)
+}
+
+// Orders reads the read models. Order returns (nil, nil) for an unknown id.
+type Orders interface {
+	Order(ctx context.Context, id string) (*model.Order, error)
+	ListOrders(ctx context.Context, q model.ListQuery) (*model.OrderConnection, error)
+}
+
+// StatusFeed follows one order: the returned channel first carries the order
+// as it is now, then the order after each later status change, in version
+// order, without gaps or repeats; it is closed after CANCELLED or when ctx
+// ends. An unknown order is a NOT_FOUND *model.Error from Follow itself.
+type StatusFeed interface {
+	Follow(ctx context.Context, orderID string) (<-chan *model.Order, error)
+}

@@ -1,0 +1,60 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/orderflow/orderflow/graph/model"
+)
+
+// Resolver is the root resolver. This is the one place its dependencies are
+// injected; the per-field resolvers in schema.resolvers.go only use them.
+type Resolver struct {
+	cmds   Commands
+	orders Orders
+	feed   StatusFeed
+}
+
+// NewResolver returns the root resolver over the gateway's command client,
+// read models and status feed.
+func NewResolver(cmds Commands, orders Orders, feed StatusFeed) *Resolver {
+	return &Resolver{cmds: cmds, orders: orders, feed: feed}
+}
+
+// Page sizes of Query.orders.
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+)
+
+// parseID checks that the argument named field is a UUID and returns it in
+// canonical (lowercase, hyphenated) form, which is how ids are stored. Only
+// the canonical 36-character form is accepted, so "{…}", "urn:uuid:…" and
+// hex without hyphens are rejected rather than silently rewritten.
+func parseID(field, s string) (string, error) {
+	id, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 {
+		return "", model.BadInput(field, fmt.Sprintf("%s must be a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427, got %q", field, truncate(s, 64)))
+	}
+	return id.String(), nil
+}
+
+// pageSize applies the default and the bounds of the orders page size.
+func pageSize(first *int) (int, error) {
+	if first == nil {
+		return defaultPageSize, nil
+	}
+	if *first < 1 || *first > maxPageSize {
+		return 0, model.BadInput("first", fmt.Sprintf("first must be between 1 and %d, got %d", maxPageSize, *first))
+	}
+	return *first, nil
+}
+
+// truncate keeps error messages short when a client sends a huge value.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
