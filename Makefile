@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Every Go module of the workspace that holds code.
-MODULES := schema platform order payment paymentgateway compensation tools e2e
+MODULES := schema platform graph gateway order payment paymentgateway compensation tools e2e
 PKGS    := $(foreach m,$(MODULES),./$(m)/...)
 
 # Addresses of the local infrastructure, for tests (see scripts/infra.sh env).
@@ -24,12 +24,16 @@ infra: ## install (if missing) and start Kafka, Postgres, Redis and NATS nativel
 infra-down: ## stop the infrastructure that `make infra` started
 	@bash scripts/infra.sh down
 
+.PHONY: graphiql
+graphiql: ## build the GraphiQL assets (npm + esbuild) that the gateway embeds
+	@bash scripts/graphiql-assets.sh
+
 .PHONY: build
-build: ## build every service binary into bin/
+build: graphiql ## build every service binary into bin/
 	@bash scripts/run.sh build
 
 .PHONY: run
-run: infra ## bring the whole system up and print its addresses
+run: infra graphiql ## bring the whole system up and print its addresses
 	@bash scripts/run.sh start
 
 .PHONY: stop
@@ -42,15 +46,16 @@ status: ## show what is up
 	@bash scripts/run.sh status
 
 .PHONY: check
-check: ## vet, gofmt, and every module builds alone (GOWORK=off)
+check: graphiql ## vet, gofmt, generated code up to date, every module builds alone (GOWORK=off)
 	go vet $(PKGS)
+	@cd graph && go generate ./... && git diff --exit-code -- . || { echo "graph: generated code is stale: run go generate in graph/ and commit"; exit 1; }
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go build ./... ) || { echo "module $$m does not build alone"; exit 1; }; done
 	@echo "check: ok"
 
 .PHONY: test
-test: infra ## start the infrastructure if needed, then run every test against it
-	go test -count=1 -p 1 -timeout 30m $(PKGS)
+test: infra check ## start the infrastructure if needed, check, then run every test against it
+	go test -count=1 -p 1 -timeout 40m $(PKGS)
 
 .PHONY: invariants
 invariants: ## check the running system's stores and PSP ledger

@@ -12,8 +12,8 @@
 # (ORDER_…, PAYMENT_…); the defaults match scripts/infra.sh.
 set -euo pipefail
 
-SERVICES=(paymentgateway order payment compensation)
-declare -A PORTS=([paymentgateway]=8083 [order]=8081 [payment]=8082 [compensation]=8084)
+SERVICES=(paymentgateway order payment compensation gateway)
+declare -A PORTS=([paymentgateway]=8083 [order]=8081 [payment]=8082 [compensation]=8084 [gateway]=8080)
 
 SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
 ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd -P)"
@@ -31,7 +31,7 @@ ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${PORTS[$1]}/rea
 build() {
   say "building service binaries into bin/"
   mkdir -p "$BIN"
-  local pkgs=(./tools/cmd/checkinvariants)
+  local pkgs=(./tools/cmd/checkinvariants ./gateway/cmd/rebuild-readmodels)
   for svc in "${SERVICES[@]}"; do pkgs+=("./$svc/cmd/$svc"); done
   (cd "$ROOT" && go build -o "$BIN/" "${pkgs[@]}")
 }
@@ -73,6 +73,8 @@ cmd_start() {
   for svc in "${SERVICES[@]}"; do wait_ready "$svc"; done
   say "all services ready:"
   for svc in "${SERVICES[@]}"; do printf '  %-15s http://127.0.0.1:%s\n' "$svc" "${PORTS[$svc]}"; done
+  echo
+  say "GraphiQL: http://127.0.0.1:${PORTS[gateway]}/   (GraphQL endpoint http://127.0.0.1:${PORTS[gateway]}/graphql)"
 }
 
 cmd_stop() {

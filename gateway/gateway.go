@@ -1,0 +1,195 @@
+// Package gateway is the GraphQL gateway process: it serves the API of the
+// graph module over HTTP and websockets with GraphiQL at /, sends mutations
+// to the order service, answers queries from the Redis read models that its
+// projector builds from Kafka, mirrors every event into NATS JetStream, and
+// serves subscriptions from that mirror — so any number of gateway replicas
+// can run side by side.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/orderflow/orderflow/gateway/commands"
+	"github.com/orderflow/orderflow/gateway/graphiql"
+	"github.com/orderflow/orderflow/gateway/mirror"
+	"github.com/orderflow/orderflow/gateway/readmodel"
+	"github.com/orderflow/orderflow/gateway/statusfeed"
+	"github.com/orderflow/orderflow/graph"
+	"github.com/orderflow/orderflow/platform/broker"
+	"github.com/orderflow/orderflow/platform/consumer"
+	"github.com/orderflow/orderflow/platform/envconfig"
+	"github.com/orderflow/orderflow/platform/health"
+	"github.com/orderflow/orderflow/platform/httpserver"
+	"github.com/orderflow/orderflow/schema"
+)
+
+// EnvPrefix prefixes every environment variable of the gateway.
+const EnvPrefix = "GATEWAY_"
+
+// Config is the gateway's configuration.
+type Config struct {
+	HTTPAddr     string `env:"HTTP_ADDR" default:":8080"`
+	OrderURL     string `env:"ORDER_URL" default:"http://127.0.0.1:8081"`
+	KafkaBrokers string `env:"KAFKA_BROKERS" default:"127.0.0.1:9092"`
+	TopicPrefix  string `env:"TOPIC_PREFIX"`
+	RedisAddr    string `env:"REDIS_ADDR" default:"127.0.0.1:6379"`
+	RedisPrefix  string `env:"REDIS_PREFIX" default:"orderflow:"`
+	NATSURL      string `env:"NATS_URL" default:"nats://127.0.0.1:4222"`
+	NATSStream   string `env:"NATS_STREAM" default:"ORDERFLOW_EVENTS"`
+	// NATSSubjectPrefix isolates a deployment's subjects on a shared NATS.
+	NATSSubjectPrefix string `env:"NATS_SUBJECT_PREFIX"`
+
+	// Projector and Mirror run the Kafka consumers that feed Redis and
+	// JetStream. Every replica may run them (the consumer groups share the
+	// work); a replica that only serves the API can turn them off.
+	Projector bool `env:"PROJECTOR" default:"true"`
+	Mirror    bool `env:"MIRROR" default:"true"`
+
+	GraphiQL        bool          `env:"GRAPHIQL" default:"true"`
+	Introspection   bool          `env:"INTROSPECTION" default:"true"`
+	MaxDepth        int           `env:"MAX_DEPTH" default:"12"`
+	MaxComplexity   int           `env:"MAX_COMPLEXITY" default:"1000"`
+	MaxBodyBytes    int64         `env:"MAX_BODY_BYTES" default:"1048576"`
+	QueryTimeout    time.Duration `env:"QUERY_TIMEOUT" default:"10s"`
+	KeepAlive       time.Duration `env:"WS_KEEPALIVE" default:"10s"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s"`
+}
+
+// DefaultConfig returns the defaults, which work with `make run`.
+func DefaultConfig() Config {
+	var cfg Config
+	_ = envconfig.Defaults(&cfg) // the tags are constants: checked by the tests
+	return cfg
+}
+
+// Validate reports a missing or wrong setting.
+func (c Config) Validate() error {
+	var errs []error
+	for name, v := range map[string]string{"HTTP_ADDR": c.HTTPAddr, "ORDER_URL": c.OrderURL,
+		"KAFKA_BROKERS": c.KafkaBrokers, "REDIS_ADDR": c.RedisAddr, "NATS_URL": c.NATSURL, "NATS_STREAM": c.NATSStream} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s%s is required", EnvPrefix, name))
+		}
+	}
+	if c.RedisPrefix == "" {
+		errs = append(errs, errors.New(EnvPrefix+"REDIS_PREFIX must not be empty (it scopes the read models' keys)"))
+	}
+	if c.MaxDepth < 1 || c.MaxComplexity < 1 || c.MaxBodyBytes < 1024 {
+		errs = append(errs, errors.New(EnvPrefix+"MAX_DEPTH and MAX_COMPLEXITY must be positive, MAX_BODY_BYTES at least 1024"))
+	}
+	return errors.Join(errs...)
+}
+
+// Run serves the gateway until ctx is done. ready, if not nil, receives the
+// HTTP address once it listens.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Addr) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
+	defer rdb.Close()
+
+	nc, err := nats.Connect(cfg.NATSURL, nats.Name("orderflow-gateway"), nats.MaxReconnects(-1),
+		nats.RetryOnFailedConnect(true), nats.ReconnectWait(500*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("connect nats: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+
+	stream := mirror.Stream{Name: cfg.NATSStream, SubjectPrefix: cfg.NATSSubjectPrefix}
+	store := readmodel.NewStore(rdb, cfg.RedisPrefix)
+	cmds := commands.New(cfg.OrderURL, &http.Client{Timeout: cfg.QueryTimeout})
+	known := statusfeed.ExistsFunc(func(ctx context.Context, id string) (bool, error) {
+		if ok, err := store.Exists(ctx, id); err == nil && ok {
+			return true, nil
+		}
+		return cmds.Exists(ctx, id) // the read model may not have it yet
+	})
+	feed := statusfeed.New(js, known, statusfeed.Config{Stream: cfg.NATSStream, SubjectPrefix: cfg.NATSSubjectPrefix}, log)
+
+	api := graph.NewHandler(graph.NewResolver(cmds, store, feed), graph.Options{
+		MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, MaxBodyBytes: cfg.MaxBodyBytes,
+		Timeout: cfg.QueryTimeout, Introspection: cfg.Introspection, KeepAlive: cfg.KeepAlive,
+	}, log)
+
+	checks := health.New(2 * time.Second)
+	checks.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+	checks.Add("nats", func(context.Context) error {
+		if !nc.IsConnected() {
+			return fmt.Errorf("nats: %s", nc.Status())
+		}
+		return nil
+	})
+	checks.Add("kafka", func(ctx context.Context) error { return broker.Ping(ctx, cfg.KafkaBrokers) })
+	checks.Add("order-service", func(ctx context.Context) error { return ping(ctx, cfg.OrderURL+"/healthz") })
+
+	metrics := newMetrics()
+	mux := http.NewServeMux()
+	checks.Register(mux)
+	mux.Handle("/graphql", api)
+	mux.Handle("GET /metrics", metrics.handler())
+	if cfg.GraphiQL {
+		if !graphiql.Built() {
+			log.Warn("GraphiQL assets are not built: / answers 503 until `make graphiql` runs")
+		}
+		mux.Handle("/", graphiql.Handler())
+	}
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return httpserver.Serve(ctx, log, cfg.HTTPAddr, mux, cfg.ShutdownTimeout, ready) })
+	if cfg.Projector {
+		kafka := readmodel.Kafka{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix}
+		projector, err := consumer.New(kafka.ConsumerConfig(), schema.NewCodec(schema.NewRegistry()),
+			readmodel.NewProjector(rdb, cfg.RedisPrefix).Handle, log.With("component", "projector"))
+		if err != nil {
+			return fmt.Errorf("projector: %w", err)
+		}
+		g.Go(func() error { return projector.Run(ctx) })
+	}
+	if cfg.Mirror {
+		m, err := mirror.New(mirror.Config{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix, Stream: stream}, js, log)
+		if err != nil {
+			return fmt.Errorf("mirror: %w", err)
+		}
+		defer m.Close()
+		lag := newLagWatch(m, metrics, log)
+		checks.AddDetail("mirrorLag", lag.value)
+		g.Go(func() error { return m.Run(ctx) })
+		g.Go(func() error { return lag.run(ctx) })
+	}
+	log.Info("gateway started", "graphiql", cfg.GraphiQL, "projector", cfg.Projector, "mirror", cfg.Mirror)
+	err = g.Wait()
+	log.Info("gateway stopped", "err", err)
+	return err
+}
+
+func ping(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", url, resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package mirror_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/gateway/mirror"
+	"github.com/orderflow/orderflow/platform/logging"
+	"github.com/orderflow/orderflow/platform/testenv"
+)
+
+func testLogger() *slog.Logger { return logging.New(os.Stderr, "test", slog.LevelError) }
+
+func newMirror(t *testing.T, js jetstream.JetStream, cfg mirror.Config) *mirror.Mirror {
+	t.Helper()
+	cfg.Brokers = testenv.KafkaBrokers()
+	cfg.RetryInitial, cfg.RetryMax = 20*time.Millisecond, 300*time.Millisecond
+	cfg.PublishTimeout = time.Second
+	m, err := mirror.New(cfg, js, testLogger())
+	require.NoError(t, err)
+	t.Cleanup(m.Close)
+	return m
+}
+
+// run runs m until stop is called or the test ends, and waits until it has
+// its partitions.
+func run(t *testing.T, m *mirror.Mirror) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { require.NoError(t, m.Run(ctx)) })
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(stop)
+	select {
+	case <-m.Assigned():
+	case <-time.After(30 * time.Second):
+		t.Fatal("mirror got no partitions within 30s")
+	}
+	return stop
+}
+
+// waitCaughtUp waits until the stream holds want messages and m's group has
+// nothing left to mirror.
+func waitCaughtUp(t *testing.T, js jetstream.JetStream, stream string, m *mirror.Mirror, want int, within time.Duration) {
+	t.Helper()
+	testenv.Eventually(t, within, func() error {
+		n, err := streamCount(js, stream)
+		if err != nil {
+			return err
+		}
+		lag, err := m.Lag(context.Background())
+		if err != nil {
+			return err
+		}
+		if n != want || lag != 0 {
+			return fmt.Errorf("stream holds %d of %d events, mirror lag %d", n, want, lag)
+		}
+		return nil
+	})
+}
+
+func streamCount(js jetstream.JetStream, stream string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return int(info.State.Msgs), nil
+}
+
+// streamMessages returns every message of the stream in order.
+func streamMessages(t *testing.T, js jetstream.JetStream, stream string) []*jetstream.RawStreamMsg {
+	t.Helper()
+	ctx := testenv.Context(t, 30*time.Second)
+	s, err := js.Stream(ctx, stream)
+	require.NoError(t, err)
+	info, err := s.Info(ctx)
+	require.NoError(t, err)
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		require.NoError(t, err)
+		out = append(out, m)
+	}
+	return out
+}
+
+// uniqueIDs counts the distinct Nats-Msg-Id of msgs.
+func uniqueIDs(msgs []*jetstream.RawStreamMsg) int {
+	ids := map[string]bool{}
+	for _, m := range msgs {
+		ids[m.Header.Get(jetstream.MsgIDHeader)] = true
+	}
+	return len(ids)
+}
