@@ -12,8 +12,11 @@ import (
 	"github.com/orderflow/orderflow/platform/testenv"
 )
 
-// Services, in start order.
-var Services = []string{"paymentgateway", "order", "payment", "compensation"}
+// Services, in start order. Each is built from ./<name>/cmd/<name>.
+var Services = []string{"paymentgateway", "order", "payment", "compensation", "gateway"}
+
+// Tools are the other commands the tests run.
+var Tools = []string{"./gateway/cmd/rebuild-readmodels", "./tools/cmd/checkinvariants"}
 
 // Build compiles every service binary into dir. Call it once from TestMain.
 func Build(dir string) error {
@@ -25,6 +28,7 @@ func Build(dir string) error {
 	for _, s := range Services {
 		args = append(args, "./"+s+"/cmd/"+s)
 	}
+	args = append(args, Tools...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

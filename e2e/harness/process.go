@@ -111,6 +111,6 @@ func (p *process) tail(n int) string {
 	return string(bytes.Join(lines, []byte("\n")))
 }
 
-func envPrefix(service string) string { return strings.ToUpper(service) + "_" }
+func envPrefix(binary string) string { return strings.ToUpper(binary) + "_" }
 
 func binPath(dir, service string) string { return filepath.Join(dir, service) }

@@ -25,6 +25,9 @@ type Options struct {
 	PaymentTimeout time.Duration
 	// Env adds or overrides environment variables, e.g. "PAYMENT_PSP_ATTEMPTS=3".
 	Env []string
+	// SecondGateway starts another gateway replica, "gateway2", sharing
+	// the first one's Redis keys, JetStream stream and consumer groups.
+	SecondGateway bool
 }
 
 // System is one running deployment of orderflow: every service as its own
@@ -32,12 +35,18 @@ type Options struct {
 type System struct {
 	t       testing.TB
 	procs   map[string]*process
+	names   []string // process names in start order
 	dsns    map[string]string
+	binDir  string
 	Orders  *orderclient.Client
 	PSP     *pspclient.Client
 	Prefix  string
 	LogDir  string
 	httpCli *http.Client
+
+	// The gateway's isolation: Redis key prefix, JetStream stream and
+	// subject prefix of this deployment.
+	RedisPrefix, NATSStream, NATSSubjectPrefix string
 }
 
 // Start starts every service of a new deployment from the binaries in binDir
@@ -47,11 +56,19 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 	if opts.PaymentTimeout == 0 {
 		opts.PaymentTimeout = 30 * time.Second
 	}
+	id := testenv.UniqueName("e2e")
 	s := &System{
-		t: t, procs: map[string]*process{}, dsns: map[string]string{},
-		Prefix:  testenv.UniqueName("e2e") + ".",
-		LogDir:  t.TempDir(),
-		httpCli: &http.Client{Timeout: 10 * time.Second},
+		t: t, procs: map[string]*process{}, dsns: map[string]string{}, binDir: binDir,
+		Prefix:            id + ".",
+		LogDir:            t.TempDir(),
+		httpCli:           &http.Client{Timeout: 10 * time.Second},
+		RedisPrefix:       id + ":rm:",
+		NATSStream:        strings.ToUpper(id),
+		NATSSubjectPrefix: id + ".",
+	}
+	s.names = append([]string(nil), Services...)
+	if opts.SecondGateway {
+		s.names = append(s.names, "gateway2")
 	}
 	common := []string{
 		"KAFKA_BROKERS=" + testenv.KafkaBrokers(),
@@ -59,12 +76,14 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 		"TOPIC_PARTITIONS=3",
 	}
 	urls := map[string]string{}
-	for _, name := range Services {
-		s.dsns[name] = testenv.PostgresDatabase(t)
+	for _, name := range s.names {
+		if binary(name) != "gateway" {
+			s.dsns[name] = testenv.PostgresDatabase(t)
+		}
 		urls[name] = "http://" + freeAddr(t)
 	}
-	for _, name := range Services {
-		prefix := envPrefix(name)
+	for _, name := range s.names {
+		prefix := envPrefix(binary(name))
 		env := []string{
 			prefix + "HTTP_ADDR=" + strings.TrimPrefix(urls[name], "http://"),
 			prefix + "POSTGRES_DSN=" + s.dsns[name],
@@ -77,6 +96,10 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 			env = append(env, prefix+"PSP_URL="+urls["paymentgateway"])
 		case "compensation":
 			env = append(env, prefix+"PAYMENT_TIMEOUT="+opts.PaymentTimeout.String())
+		case "gateway", "gateway2":
+			env = append(env, prefix+"ORDER_URL="+urls["order"], prefix+"REDIS_ADDR="+testenv.RedisAddr(),
+				prefix+"REDIS_PREFIX="+s.RedisPrefix, prefix+"NATS_URL="+testenv.NATSURL(),
+				prefix+"NATS_STREAM="+s.NATSStream, prefix+"NATS_SUBJECT_PREFIX="+s.NATSSubjectPrefix)
 		}
 		for _, e := range opts.Env {
 			if strings.HasPrefix(e, prefix) {
@@ -84,21 +107,22 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 			}
 		}
 		s.procs[name] = &process{
-			name: name, bin: binPath(binDir, name), env: env, baseURL: urls[name],
+			name: name, bin: binPath(binDir, binary(name)), env: env, baseURL: urls[name],
 			logPath: filepath.Join(s.LogDir, name+".log"),
 		}
 	}
 	t.Cleanup(func() {
-		for _, name := range Services {
+		for _, name := range s.names {
 			_ = s.procs[name].signal(syscall.SIGTERM, 15*time.Second)
 		}
 		if t.Failed() {
-			for _, name := range Services {
+			for _, name := range s.names {
 				t.Logf("--- %s log tail ---\n%s", name, s.procs[name].tail(40))
 			}
 		}
+		s.cleanupDerived()
 	})
-	for _, name := range Services {
+	for _, name := range s.names {
 		s.StartService(name)
 	}
 	s.Orders = orderclient.New(urls["order"], s.httpCli)
@@ -221,6 +245,16 @@ func (s *System) CheckInvariants() invariants.Report {
 	}
 	return report
 }
+
+// binary is the program a process name runs: "gateway2" is a gateway.
+func binary(name string) string { return strings.TrimRight(name, "0123456789") }
+
+// Env returns the environment a process was started with (for running a
+// tool such as rebuild-readmodels against the same deployment).
+func (s *System) Env(name string) []string { return s.procs[name].env }
+
+// Bin returns the path of a built program.
+func (s *System) Bin(program string) string { return binPath(s.binDir, program) }
 
 // DSN returns the database of a service.
 func (s *System) DSN(service string) string { return s.dsns[service] }

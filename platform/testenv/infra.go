@@ -49,12 +49,16 @@ func Infra(t testing.TB, args ...string) string {
 	return string(out)
 }
 
-// StopKafka stops the local Kafka broker. It fails the test if the broker was
-// not started by scripts/infra.sh, since then it cannot be stopped from here.
-func StopKafka(t testing.TB) {
+// StopServer stops one local server (kafka, nats, redis, postgres); `Infra(t,
+// "up")` starts it again. It fails the test if the server was not started by
+// scripts/infra.sh, since then it cannot be stopped from here.
+func StopServer(t testing.TB, name string) {
 	t.Helper()
-	out := Infra(t, "stop", "kafka")
-	if !strings.Contains(out, "kafka: stopped") {
-		t.Fatalf("could not stop Kafka (this test needs the broker started by scripts/infra.sh):\n%s", out)
+	out := Infra(t, "stop", name)
+	if !strings.Contains(out, name+": stopped") {
+		t.Fatalf("could not stop %s (this test needs it started by scripts/infra.sh):\n%s", name, out)
 	}
 }
+
+// StopKafka stops the local Kafka broker.
+func StopKafka(t testing.TB) { t.Helper(); StopServer(t, "kafka") }
