@@ -45,7 +45,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 
 	application := app.New(postgres.NewSagaReader(svc.Store), cfg.PaymentTimeout, time.Now)
 	sagasIn := func(tx pgx.Tx) command.SagaRepository { return postgres.NewSagas(svc.Store, tx) }
-	handler := events.NewHandler(svc.Pool, application, sagasIn)
+	handler := events.NewHandler(svc.Store, application, sagasIn)
 	if err := svc.Consume([]string{svc.Topics.Order, svc.Topics.Payment}, handler); err != nil {
 		svc.Pool.Close()
 		return fmt.Errorf("consume: %w", err)

@@ -48,7 +48,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	}
 	orders := app.New(svc.Store)
 	ports.NewHTTP(orders, log).Register(svc.Mux)
-	if err := svc.Consume([]string{svc.Topics.Payment, svc.Topics.Compensation}, ports.EventHandler(svc.Pool, orders)); err != nil {
+	if err := svc.Consume([]string{svc.Topics.Payment, svc.Topics.Compensation}, ports.EventHandler(svc.Store, orders)); err != nil {
 		return err
 	}
 	return svc.Run(ctx, ready)

@@ -23,7 +23,7 @@ type CancelOrder struct {
 func (a *App) CancelOrder(ctx context.Context, cmd CancelOrder) (*domain.Order, error) {
 	var out *domain.Order
 	err := retryOnConflict(func() error {
-		return pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+		return a.store.Tx(ctx, func(tx pgx.Tx) error {
 			o, err := a.load(ctx, tx, cmd.OrderID)
 			if err != nil {
 				return err

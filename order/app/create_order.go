@@ -38,7 +38,7 @@ func (a *App) CreateOrder(ctx context.Context, cmd CreateOrder) (*domain.Order, 
 			return err
 		}
 		cause := schema.Cause{CorrelationID: orderID, CausationID: cmd.RequestID, TraceParent: cmd.TraceParent}
-		return pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+		return a.store.Tx(ctx, func(tx pgx.Tx) error {
 			if cmd.IdempotencyKey != "" {
 				first, err := eventstore.ClaimKeyTx(ctx, tx, idempotencyKey(cmd), stream(orderID), 1)
 				if errors.Is(err, eventstore.ErrIdempotencyConflict) {

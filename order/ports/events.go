@@ -7,7 +7,6 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orderflow/orderflow/order/app"
 	"github.com/orderflow/orderflow/order/domain"
@@ -22,8 +21,8 @@ const ConsumerName = "order"
 // EventHandler routes the events the order service reacts to, each handled
 // once inside an inbox transaction. Other events are skipped without a
 // transaction.
-func EventHandler(pool *pgxpool.Pool, a *app.App) consumer.Handler {
-	handle := inbox.Handler(pool, ConsumerName, func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+func EventHandler(db inbox.Transactor, a *app.App) consumer.Handler {
+	handle := inbox.Handler(db, ConsumerName, func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
 		var err error
 		switch e := msg.Envelope.Payload.(type) {
 		case schema.PaymentCaptured:

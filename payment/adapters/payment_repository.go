@@ -58,7 +58,7 @@ func (r *PaymentRepository) load(ctx context.Context, db eventstore.DB, paymentI
 
 // Create implements command.Repository.
 func (r *PaymentRepository) Create(ctx context.Context, cause schema.Envelope, ev schema.PaymentRequested) error {
-	err := pgx.BeginFunc(ctx, r.store.Pool(), func(tx pgx.Tx) error {
+	err := r.store.Tx(ctx, func(tx pgx.Tx) error {
 		first, err := inbox.Claim(ctx, tx, r.consumer, cause.ID)
 		if err != nil || !first {
 			return err
@@ -77,7 +77,7 @@ func (r *PaymentRepository) Create(ctx context.Context, cause schema.Envelope, e
 func (r *PaymentRepository) Update(ctx context.Context, cause schema.Envelope, paymentID string,
 	decide func(p domain.Payment) ([]schema.Event, error)) error {
 	for range maxConflictRetries {
-		err := pgx.BeginFunc(ctx, r.store.Pool(), func(tx pgx.Tx) error {
+		err := r.store.Tx(ctx, func(tx pgx.Tx) error {
 			first, err := inbox.Claim(ctx, tx, r.consumer, cause.ID)
 			if err != nil || !first {
 				return err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/consumer"
+	"github.com/orderflow/orderflow/platform/eventstore"
 	"github.com/orderflow/orderflow/platform/inbox"
 	"github.com/orderflow/orderflow/platform/logging"
 	"github.com/orderflow/orderflow/platform/pgmigrate"
@@ -70,7 +71,7 @@ func TestConsumerAppliesEachEventOnceAndDeadLettersPoison(t *testing.T) {
 	missing := []byte(`{"id":"` + uuid.NewString() + `","type":"order.paid.v1","aggregateType":"order","aggregateId":"x","version":1,"occurredAt":"2026-01-01T00:00:00Z","correlationId":"` + key + `","causationId":"","data":{"orderId":"x"}}`)
 
 	var flakyAttempts atomic.Int32
-	handler := inbox.Handler(pool, "test-consumer", func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+	handler := inbox.Handler(eventstore.New(pool, codec), "test-consumer", func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
 		if c, ok := msg.Envelope.Payload.(schema.OrderCancelled); ok && c.Reason == "BROKEN" {
 			return consumer.Permanent(errors.New("broken invariant: cannot cancel"))
 		}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orderflow/orderflow/platform/consumer"
 	"github.com/orderflow/orderflow/platform/pgmigrate"
@@ -28,12 +27,18 @@ func Migrations() pgmigrate.Set {
 // in the inbox. Its effects commit with the inbox row or not at all.
 type TxHandler func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error
 
+// Transactor runs a function in a transaction: *eventstore.Store, which
+// also wakes the outbox relay after the commit.
+type Transactor interface {
+	Tx(ctx context.Context, fn func(tx pgx.Tx) error) error
+}
+
 // Handler wraps h so that each event id is handled at most once by the
 // consumer called name. Errors from h roll the transaction back and are
 // returned as they are, so consumer.Permanent still sends to dead letters.
-func Handler(pool *pgxpool.Pool, name string, h TxHandler) consumer.Handler {
+func Handler(db Transactor, name string, h TxHandler) consumer.Handler {
 	return func(ctx context.Context, msg consumer.Message) error {
-		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		return db.Tx(ctx, func(tx pgx.Tx) error {
 			first, err := Claim(ctx, tx, name, msg.Envelope.ID)
 			if err != nil {
 				return err

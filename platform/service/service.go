@@ -162,6 +162,7 @@ func (s *Service) Run(ctx context.Context, ready chan<- net.Addr, tasks ...Task)
 		return httpserver.Serve(ctx, s.Log, s.cfg.HTTPAddr, s.Mux, s.cfg.ShutdownWait, ready)
 	})
 	g.Go(func() error { return s.relay.Run(ctx) })
+	g.Go(func() error { return s.Store.RunNotifier(ctx) })
 	for _, c := range s.consumers {
 		g.Go(func() error { return c.Run(ctx) })
 	}

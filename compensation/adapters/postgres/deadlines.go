@@ -38,7 +38,7 @@ func NewDeadlines(pool *pgxpool.Pool, store *eventstore.Store, log *slog.Logger)
 func (d *Deadlines) FireDue(ctx context.Context, now time.Time, limit int,
 	fire func(ctx context.Context, sagas command.SagaRepository, orderID string) error) (int, error) {
 	var locked int
-	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+	err := d.store.Tx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT order_id FROM deadlines WHERE due_at <= $1
 			ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
 		if err != nil {

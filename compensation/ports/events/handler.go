@@ -9,7 +9,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orderflow/orderflow/compensation/app"
 	"github.com/orderflow/orderflow/compensation/app/command"
@@ -28,9 +27,9 @@ type SagasIn func(tx pgx.Tx) command.SagaRepository
 // NewHandler returns the consumer handler for the order and payment topics.
 // Events compensation does not react to are acknowledged without a
 // transaction.
-func NewHandler(pool *pgxpool.Pool, application app.Application, sagas SagasIn) consumer.Handler {
+func NewHandler(db inbox.Transactor, application app.Application, sagas SagasIn) consumer.Handler {
 	h := handler{commands: application.Commands, sagas: sagas}
-	handle := inbox.Handler(pool, InboxName, h.handle)
+	handle := inbox.Handler(db, InboxName, h.handle)
 	return func(ctx context.Context, msg consumer.Message) error {
 		if !reactsTo(msg.Envelope.Payload) {
 			return nil
