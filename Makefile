@@ -57,6 +57,10 @@ check: graphiql ## vet, gofmt, generated code up to date, every module builds al
 test: infra check ## start the infrastructure if needed, check, then run every test against it
 	go test -count=1 -p 1 -timeout 40m $(PKGS)
 
+.PHONY: bench-store
+bench-store: infra ## measure event store appends/s and relay latency; updates docs/performance.md
+	go run ./tools/cmd/storebench
+
 .PHONY: invariants
 invariants: ## check the running system's stores and PSP ledger
 	@go run ./tools/cmd/checkinvariants
