@@ -1,6 +1,9 @@
 package schema
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // Kafka topics. Each aggregate type publishes on its own topic; messages are
 // keyed by order id so that one order's events stay in order.
@@ -80,4 +83,34 @@ func NATSSubject(orderID, aggregateType string) string {
 // NATSOrderSubject matches every event of one order.
 func NATSOrderSubject(orderID string) string {
 	return "orderflow.events." + orderID + ".>"
+}
+
+// MessageHeader is one header of an event's Kafka message (and of its
+// JetStream copy).
+type MessageHeader struct {
+	Key   string `json:"k"`
+	Value string `json:"v"`
+}
+
+// MessageHeaders returns the headers an event travels with, in a stable
+// order; empty values are left out. The event id and type are among them, so
+// a consumer can deduplicate or route without decoding the value.
+func MessageHeaders(env Envelope) []MessageHeader {
+	all := []MessageHeader{
+		{HeaderEventID, env.ID},
+		{HeaderEventType, env.Type},
+		{HeaderAggregateType, env.AggregateType},
+		{HeaderAggregateID, env.AggregateID},
+		{HeaderVersion, strconv.Itoa(env.Version)},
+		{HeaderCorrelationID, env.CorrelationID},
+		{HeaderCausationID, env.CausationID},
+		{HeaderTraceParent, env.TraceParent},
+	}
+	out := all[:0]
+	for _, h := range all {
+		if h.Value != "" {
+			out = append(out, h)
+		}
+	}
+	return out
 }

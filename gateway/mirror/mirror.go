@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -166,19 +165,8 @@ func (m *Mirror) ensureStream(ctx context.Context) error {
 // relay writes), as NATS headers.
 func Headers(env schema.Envelope) nats.Header {
 	h := nats.Header{}
-	for _, kv := range [][2]string{
-		{schema.HeaderEventID, env.ID},
-		{schema.HeaderEventType, env.Type},
-		{schema.HeaderAggregateType, env.AggregateType},
-		{schema.HeaderAggregateID, env.AggregateID},
-		{schema.HeaderVersion, strconv.Itoa(env.Version)},
-		{schema.HeaderCorrelationID, env.CorrelationID},
-		{schema.HeaderCausationID, env.CausationID},
-		{schema.HeaderTraceParent, env.TraceParent},
-	} {
-		if kv[1] != "" {
-			h[kv[0]] = []string{kv[1]}
-		}
+	for _, kv := range schema.MessageHeaders(env) {
+		h[kv.Key] = []string{kv.Value}
 	}
 	return h
 }

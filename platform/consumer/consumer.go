@@ -17,13 +17,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
+	"github.com/orderflow/orderflow/platform/backoff"
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/logging"
 	"github.com/orderflow/orderflow/schema"
@@ -334,7 +334,7 @@ func (w *worker) process(ctx context.Context, m *kafka.Message) bool {
 			return w.deadLetter(ctx, m, err.Error())
 		}
 		c.log.WarnContext(hctx, "handler failed, will retry", "attempt", attempt, "retry_in", delay.String(), "err", err)
-		if !sleep(ctx, jitter(delay)) {
+		if !backoff.Sleep(ctx, backoff.Jitter(delay)) {
 			return false
 		}
 		delay = min(delay*2, c.cfg.RetryMax)
@@ -395,26 +395,9 @@ func (w *worker) deadLetter(ctx context.Context, m *kafka.Message, reason string
 			}
 		}
 		c.log.Warn("dead-letter publish failed, will retry", "err", err)
-		if !sleep(ctx, jitter(delay)) {
+		if !backoff.Sleep(ctx, backoff.Jitter(delay)) {
 			return false
 		}
 		delay = min(delay*2, c.cfg.RetryMax)
 	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-// jitter spreads retries over [d/2, d) so that many failing consumers do not
-// retry in lockstep.
-func jitter(d time.Duration) time.Duration {
-	return d/2 + rand.N(d/2+1)
 }

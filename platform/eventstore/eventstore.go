@@ -230,7 +230,7 @@ type outboxMessage struct {
 	topic   string
 	data    []byte
 	payload []byte
-	headers map[string]string
+	headers []schema.MessageHeader
 }
 
 func (s *Store) message(env schema.Envelope) (outboxMessage, error) {
@@ -250,16 +250,7 @@ func (s *Store) message(env schema.Envelope) (outboxMessage, error) {
 		topic:   topic,
 		data:    data,
 		payload: payload,
-		headers: map[string]string{
-			schema.HeaderEventID:       env.ID,
-			schema.HeaderEventType:     env.Type,
-			schema.HeaderAggregateType: env.AggregateType,
-			schema.HeaderAggregateID:   env.AggregateID,
-			schema.HeaderVersion:       fmt.Sprint(env.Version),
-			schema.HeaderCorrelationID: env.CorrelationID,
-			schema.HeaderCausationID:   env.CausationID,
-			schema.HeaderTraceParent:   env.TraceParent,
-		},
+		headers: schema.MessageHeaders(env),
 	}, nil
 }
 

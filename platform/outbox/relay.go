@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/orderflow/orderflow/platform/backoff"
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/eventstore"
 	"github.com/orderflow/orderflow/schema"
@@ -104,7 +104,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		}
 		r.log.Warn("relay interrupted, will retry", "err", err, "retry_in", delay.String())
-		if !sleep(ctx, jitter(delay)) {
+		if !backoff.Sleep(ctx, backoff.Jitter(delay)) {
 			return nil
 		}
 		delay = min(delay*2, r.cfg.RetryMax)
@@ -131,7 +131,7 @@ func (r *Relay) lead(ctx context.Context) error {
 		if locked {
 			break
 		}
-		if !sleep(ctx, r.cfg.PollInterval) {
+		if !backoff.Sleep(ctx, r.cfg.PollInterval) {
 			return ctx.Err()
 		}
 	}
@@ -150,7 +150,7 @@ func (r *Relay) lead(ctx context.Context) error {
 			return err
 		}
 		r.log.Warn("relay session ended, starting a new one", "err", err, "retry_in", delay.String())
-		if !sleep(ctx, jitter(delay)) {
+		if !backoff.Sleep(ctx, backoff.Jitter(delay)) {
 			return nil
 		}
 		delay = min(delay*2, r.cfg.RetryMax)
@@ -166,7 +166,7 @@ type row struct {
 	topic   string
 	key     string
 	payload []byte
-	headers map[string]string
+	headers []schema.MessageHeader
 }
 
 // session runs one producer: recover, then publish batches until an error.
@@ -263,11 +263,9 @@ func (r *Relay) fetch(ctx context.Context) ([]row, error) {
 func publish(producer *kafka.Producer, rows []row) error {
 	delivery := make(chan kafka.Event, len(rows))
 	for _, rw := range rows {
-		headers := make([]kafka.Header, 0, len(rw.headers))
-		for _, k := range headerOrder {
-			if v, ok := rw.headers[k]; ok && v != "" {
-				headers = append(headers, kafka.Header{Key: k, Value: []byte(v)})
-			}
+		headers := make([]kafka.Header, len(rw.headers))
+		for i, h := range rw.headers {
+			headers[i] = kafka.Header{Key: h.Key, Value: []byte(h.Value)}
 		}
 		topic := rw.topic
 		err := producer.Produce(&kafka.Message{
@@ -290,25 +288,7 @@ func publish(producer *kafka.Producer, rows []row) error {
 	return first
 }
 
-var headerOrder = []string{
-	schema.HeaderEventID, schema.HeaderEventType, schema.HeaderAggregateType, schema.HeaderAggregateID,
-	schema.HeaderVersion, schema.HeaderCorrelationID, schema.HeaderCausationID, schema.HeaderTraceParent,
-}
-
 // Stats returns the relay's counters.
 func (r *Relay) Stats() Stats {
 	return Stats{Published: r.published.Load(), Recovered: r.recovered.Load(), Sessions: r.sessions.Load()}
 }
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-func jitter(d time.Duration) time.Duration { return d/2 + rand.N(d/2+1) }

@@ -2,7 +2,6 @@ package eventtest
 
 import (
 	"context"
-	"strconv"
 	"testing"
 	"time"
 
@@ -53,19 +52,8 @@ func Message(t testing.TB, env schema.Envelope) *kafka.Message {
 		t.Fatalf("encode %s: %v", env.Type, err)
 	}
 	var headers []kafka.Header
-	for _, kv := range [][2]string{
-		{schema.HeaderEventID, env.ID},
-		{schema.HeaderEventType, env.Type},
-		{schema.HeaderAggregateType, env.AggregateType},
-		{schema.HeaderAggregateID, env.AggregateID},
-		{schema.HeaderVersion, strconv.Itoa(env.Version)},
-		{schema.HeaderCorrelationID, env.CorrelationID},
-		{schema.HeaderCausationID, env.CausationID},
-		{schema.HeaderTraceParent, env.TraceParent},
-	} {
-		if kv[1] != "" {
-			headers = append(headers, kafka.Header{Key: kv[0], Value: []byte(kv[1])})
-		}
+	for _, kv := range schema.MessageHeaders(env) {
+		headers = append(headers, kafka.Header{Key: kv.Key, Value: []byte(kv.Value)})
 	}
 	return &kafka.Message{Key: []byte(env.CorrelationID), Value: value, Headers: headers}
 }
