@@ -147,7 +147,7 @@ func TestMirrorResumesAfterNATSRestart(t *testing.T) {
 		return nil
 	})
 
-	testenv.Infra(t, "stop", "nats")
+	testenv.StopServer(t, "nats")
 	// While NATS is down the mirror falls behind, and stores no offset.
 	testenv.Eventually(t, 10*time.Second, func() error {
 		lag, err := m.Lag(ctx)

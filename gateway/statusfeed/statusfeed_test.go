@@ -360,7 +360,7 @@ func TestFollowSurvivesANATSRestart(t *testing.T) {
 	ch := f.follow(ctx, s.OrderID)
 	require.Equal(t, model.OrderStatusPending, next(t, ch).Status)
 
-	testenv.Infra(t, "stop", "nats")
+	testenv.StopServer(t, "nats")
 	f.producer.Send(s.Captured(), s.Paid()) // waits in Kafka until NATS is back
 	testenv.Infra(t, "up")
 
