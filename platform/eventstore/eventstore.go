@@ -151,8 +151,9 @@ func (s *Store) Append(ctx context.Context, stream StreamID, expected int, event
 }
 
 // AppendTx appends inside tx; nothing is visible or published unless tx
-// commits. Run tx with Tx so that the relay is woken at once. After an
-// ErrConcurrency the transaction may be aborted: roll it back. expected is the version the caller loaded (NewStream for a new
+// commits. Run tx with Tx so that the relay is woken at once. After any
+// error, and ErrConcurrency in particular, the transaction must be rolled
+// back (Tx and pgx.BeginFunc do): some of the batch may have run. expected is the version the caller loaded (NewStream for a new
 // stream, AnyVersion to skip the check).
 func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream StreamID, expected int, events []schema.Envelope) ([]schema.Envelope, error) {
 	if len(events) == 0 {
@@ -162,9 +163,18 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream StreamID, expect
 		return nil, errors.New("append: stream type and id are required")
 	}
 	n := len(events)
-	var last int
+	// The stream's version check is the first statement of the same
+	// pipelined batch as the inserts: one round trip instead of two. If it
+	// matches no row the inserts may have run, but the caller's transaction
+	// is rolled back on the error (see Tx), so nothing of them remains.
+	var (
+		last  int
+		check string // what the failed check means, "" when there is none
+		batch = &pgx.Batch{}
+	)
 	switch {
 	case expected == AnyVersion:
+		// The new version is only known from the answer: a round trip of its own.
 		err := tx.QueryRow(ctx, `INSERT INTO streams (stream_type, stream_id, version) VALUES ($1, $2, $3)
 			ON CONFLICT (stream_type, stream_id) DO UPDATE SET version = streams.version + $3
 			RETURNING version`, stream.Type, stream.ID, n).Scan(&last)
@@ -172,31 +182,18 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream StreamID, expect
 			return nil, fmt.Errorf("append %s: %w", stream, err)
 		}
 	case expected == NewStream:
-		tag, err := tx.Exec(ctx, `INSERT INTO streams (stream_type, stream_id, version) VALUES ($1, $2, $3)
+		batch.Queue(`INSERT INTO streams (stream_type, stream_id, version) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING`, stream.Type, stream.ID, n)
-		if err != nil {
-			return nil, fmt.Errorf("append %s: %w", stream, err)
-		}
-		if tag.RowsAffected() == 0 {
-			return nil, fmt.Errorf("append %s: stream exists: %w", stream, ErrConcurrency)
-		}
-		last = n
+		last, check = n, "stream exists"
 	case expected > 0:
-		tag, err := tx.Exec(ctx, `UPDATE streams SET version = version + $4
+		batch.Queue(`UPDATE streams SET version = version + $4
 			WHERE stream_type = $1 AND stream_id = $2 AND version = $3`, stream.Type, stream.ID, expected, n)
-		if err != nil {
-			return nil, fmt.Errorf("append %s: %w", stream, err)
-		}
-		if tag.RowsAffected() == 0 {
-			return nil, fmt.Errorf("append %s at version %d: %w", stream, expected, ErrConcurrency)
-		}
-		last = expected + n
+		last, check = expected+n, fmt.Sprintf("not at version %d", expected)
 	default:
 		return nil, fmt.Errorf("append %s: invalid expected version %d", stream, expected)
 	}
 
 	out := make([]schema.Envelope, n)
-	batch := &pgx.Batch{}
 	for i, env := range events {
 		env.Version = last - n + i + 1
 		env.AggregateType, env.AggregateID = stream.Type, stream.ID
@@ -216,7 +213,19 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream StreamID, expect
 			env.ID, msg.topic, env.CorrelationID, msg.payload, msg.headers)
 		out[i] = env
 	}
-	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+	results := tx.SendBatch(ctx, batch)
+	if check != "" {
+		tag, err := results.Exec()
+		if err == nil && tag.RowsAffected() == 0 {
+			_ = results.Close() // the rest no longer matters: the transaction must roll back
+			return nil, fmt.Errorf("append %s: %s: %w", stream, check, ErrConcurrency)
+		}
+		if err != nil {
+			_ = results.Close()
+			return nil, fmt.Errorf("append %s: %w", stream, err)
+		}
+	}
+	if err := results.Close(); err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation
 			return nil, fmt.Errorf("append %s: %s: %w", stream, pgErr.ConstraintName, ErrConcurrency)
