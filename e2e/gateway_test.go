@@ -433,6 +433,31 @@ func TestGraphiQLInHeadlessChromium(t *testing.T) {
 	require.Contains(t, result, o.ID)
 	require.Contains(t, result, `"PAID"`)
 	require.Contains(t, result, `"CAPTURED"`)
+	requireLocal(t, requests)
+
+	// A mutation from GraphiQL, then a subscription that GraphiQL follows
+	// over its websocket until the server completes it at CANCELLED.
+	result, requests, err = clients.CheckGraphiQL(ctx, t, sys.URL("gateway"),
+		`mutation { cancelOrder(id: "`+o.ID+`") { id status } }`)
+	require.NoError(t, err)
+	require.Contains(t, result, `"CANCELLING"`)
+	requireLocal(t, requests)
+
+	result, requests, err = clients.CheckGraphiQL(ctx, t, sys.URL("gateway"),
+		`subscription { orderStatusChanged(id: "`+o.ID+`") { id status } }`)
+	require.NoError(t, err)
+	require.Contains(t, result, `"CANCELLED"`)
+	requireLocal(t, requests)
+	var sawWebsocket bool
+	for _, r := range requests {
+		sawWebsocket = sawWebsocket || strings.HasPrefix(r, "ws://")
+	}
+	require.True(t, sawWebsocket, "the subscription ran over a websocket: %v", requests)
+}
+
+// requireLocal fails unless every request the page made stayed on this machine.
+func requireLocal(t *testing.T, requests []string) {
+	t.Helper()
 	require.NotEmpty(t, requests)
 	for _, r := range requests {
 		u, err := url.Parse(r)
