@@ -109,10 +109,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	if err := pgx.BeginFunc(ctx, s.pool, fn); err != nil {
 		return err
 	}
-	select {
-	case s.committed <- struct{}{}:
-	default: // a wake-up is already pending: one NOTIFY covers both
-	}
+	s.wake()
 	return nil
 }
 
@@ -138,16 +135,38 @@ func (s *Store) RunNotifier(ctx context.Context) error {
 	}
 }
 
-// Append appends events to stream in its own transaction and returns them with
-// their versions assigned.
+// Append appends events to stream in a transaction of its own and returns
+// them with their versions assigned.
+//
+// With an expected version it takes one round trip: the version check and
+// the inserts go in one pipelined batch, which Postgres runs as one implicit
+// transaction, and each insert only takes effect if the check took effect
+// (it reads the stream's new version back). A failed check therefore writes
+// nothing; any error rolls the whole batch back.
 func (s *Store) Append(ctx context.Context, stream StreamID, expected int, events []schema.Envelope) ([]schema.Envelope, error) {
-	var out []schema.Envelope
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		var err error
-		out, err = s.AppendTx(ctx, tx, stream, expected, events)
-		return err
-	})
-	return out, err
+	if expected == AnyVersion {
+		var out []schema.Envelope
+		err := s.Tx(ctx, func(tx pgx.Tx) error {
+			var err error
+			out, err = s.AppendTx(ctx, tx, stream, expected, events)
+			return err
+		})
+		return out, err
+	}
+	out, err := s.send(ctx, s.pool, stream, expected, events, true)
+	if err != nil {
+		return nil, err
+	}
+	s.wake()
+	return out, nil
+}
+
+// wake tells the notifier that an append committed.
+func (s *Store) wake() {
+	select {
+	case s.committed <- struct{}{}:
+	default: // a wake-up is already pending: one NOTIFY covers both
+	}
 }
 
 // AppendTx appends inside tx; nothing is visible or published unless tx
@@ -156,6 +175,33 @@ func (s *Store) Append(ctx context.Context, stream StreamID, expected int, event
 // back (Tx and pgx.BeginFunc do): some of the batch may have run. expected is the version the caller loaded (NewStream for a new
 // stream, AnyVersion to skip the check).
 func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream StreamID, expected int, events []schema.Envelope) ([]schema.Envelope, error) {
+	if expected == AnyVersion && len(events) > 0 {
+		// The new version is only known from the answer: a round trip of its own.
+		var last int
+		err := tx.QueryRow(ctx, `INSERT INTO streams (stream_type, stream_id, version) VALUES ($1, $2, $3)
+			ON CONFLICT (stream_type, stream_id) DO UPDATE SET version = streams.version + $3
+			RETURNING version`, stream.Type, stream.ID, len(events)).Scan(&last)
+		if err != nil {
+			return nil, fmt.Errorf("append %s: %w", stream, err)
+		}
+		return s.send(ctx, tx, stream, -last, events, false)
+	}
+	return s.send(ctx, tx, stream, expected, events, false)
+}
+
+// batcher is what send needs: a pool (implicit transaction) or a transaction.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// send queues the stream's version check (unless expected is -last: the
+// stream was already moved to version last) and the events' and outbox rows'
+// inserts in one batch, and checks the answers. The version check is the
+// first statement of the batch: one round trip for all. If it matches no
+// row the inserts may have run; with guarded, each insert only takes effect
+// if the stream reached its new version in this transaction, so nothing is
+// written; without, the caller's transaction must roll back on the error.
+func (s *Store) send(ctx context.Context, db batcher, stream StreamID, expected int, events []schema.Envelope, guarded bool) ([]schema.Envelope, error) {
 	if len(events) == 0 {
 		return nil, nil
 	}
@@ -163,36 +209,28 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream StreamID, expect
 		return nil, errors.New("append: stream type and id are required")
 	}
 	n := len(events)
-	// The stream's version check is the first statement of the same
-	// pipelined batch as the inserts: one round trip instead of two. If it
-	// matches no row the inserts may have run, but the caller's transaction
-	// is rolled back on the error (see Tx), so nothing of them remains.
 	var (
 		last  int
-		check string // what the failed check means, "" when there is none
+		check string // what a failed check means, "" when there is no check
 		batch = &pgx.Batch{}
 	)
 	switch {
-	case expected == AnyVersion:
-		// The new version is only known from the answer: a round trip of its own.
-		err := tx.QueryRow(ctx, `INSERT INTO streams (stream_type, stream_id, version) VALUES ($1, $2, $3)
-			ON CONFLICT (stream_type, stream_id) DO UPDATE SET version = streams.version + $3
-			RETURNING version`, stream.Type, stream.ID, n).Scan(&last)
-		if err != nil {
-			return nil, fmt.Errorf("append %s: %w", stream, err)
-		}
+	case expected < 0: // already moved by AnyVersion
+		last = -expected
 	case expected == NewStream:
 		batch.Queue(`INSERT INTO streams (stream_type, stream_id, version) VALUES ($1, $2, $3)
 			ON CONFLICT DO NOTHING`, stream.Type, stream.ID, n)
 		last, check = n, "stream exists"
-	case expected > 0:
+	default:
 		batch.Queue(`UPDATE streams SET version = version + $4
 			WHERE stream_type = $1 AND stream_id = $2 AND version = $3`, stream.Type, stream.ID, expected, n)
 		last, check = expected+n, fmt.Sprintf("not at version %d", expected)
-	default:
-		return nil, fmt.Errorf("append %s: invalid expected version %d", stream, expected)
 	}
 
+	insertEvent, insertOutbox := insertEventSQL, insertOutboxSQL
+	if guarded {
+		insertEvent, insertOutbox = guardedInsertEventSQL, guardedInsertOutboxSQL
+	}
 	out := make([]schema.Envelope, n)
 	for i, env := range events {
 		env.Version = last - n + i + 1
@@ -204,20 +242,22 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream StreamID, expect
 		if err != nil {
 			return nil, fmt.Errorf("append %s: %w", stream, err)
 		}
-		batch.Queue(`INSERT INTO events (stream_type, stream_id, version, event_id, event_type, data,
-				correlation_id, causation_id, trace_parent, occurred_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			stream.Type, stream.ID, env.Version, env.ID, env.Type, msg.data,
-			env.CorrelationID, env.CausationID, env.TraceParent, env.OccurredAt)
-		batch.Queue(`INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)`,
-			env.ID, msg.topic, env.CorrelationID, msg.payload, msg.headers)
+		eventArgs := []any{stream.Type, stream.ID, env.Version, env.ID, env.Type, msg.data,
+			env.CorrelationID, env.CausationID, env.TraceParent, env.OccurredAt}
+		outboxArgs := []any{env.ID, msg.topic, env.CorrelationID, msg.payload, msg.headers}
+		if guarded {
+			eventArgs = append(eventArgs, last)
+			outboxArgs = append(outboxArgs, stream.Type, stream.ID, last)
+		}
+		batch.Queue(insertEvent, eventArgs...)
+		batch.Queue(insertOutbox, outboxArgs...)
 		out[i] = env
 	}
-	results := tx.SendBatch(ctx, batch)
+	results := db.SendBatch(ctx, batch)
 	if check != "" {
 		tag, err := results.Exec()
 		if err == nil && tag.RowsAffected() == 0 {
-			_ = results.Close() // the rest no longer matters: the transaction must roll back
+			_ = results.Close()
 			return nil, fmt.Errorf("append %s: %s: %w", stream, check, ErrConcurrency)
 		}
 		if err != nil {
@@ -234,6 +274,24 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream StreamID, expect
 	}
 	return out, nil
 }
+
+// The inserts of an append. The guarded forms take effect only if the
+// stream reached the append's last version in the same transaction: Append
+// runs them in an implicit transaction right after the version check.
+const (
+	insertEventSQL = `INSERT INTO events (stream_type, stream_id, version, event_id, event_type, data,
+			correlation_id, causation_id, trace_parent, occurred_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+	insertOutboxSQL = `INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)`
+
+	guardedInsertEventSQL = `INSERT INTO events (stream_type, stream_id, version, event_id, event_type, data,
+			correlation_id, causation_id, trace_parent, occurred_at)
+		SELECT $1::text, $2::text, $3::int, $4::uuid, $5::text, $6::jsonb, $7::text, $8::text, $9::text, $10::timestamptz
+		WHERE EXISTS (SELECT 1 FROM streams WHERE stream_type = $1 AND stream_id = $2 AND version = $11)`
+	guardedInsertOutboxSQL = `INSERT INTO outbox (event_id, topic, key, payload, headers)
+		SELECT $1::uuid, $2::text, $3::text, $4::bytea, $5::jsonb
+		WHERE EXISTS (SELECT 1 FROM streams WHERE stream_type = $6 AND stream_id = $7 AND version = $8)`
+)
 
 type outboxMessage struct {
 	topic   string
