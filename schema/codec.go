@@ -32,25 +32,25 @@ type wireEnvelope struct {
 // Encode returns the JSON form of env. It refuses an envelope whose payload is
 // missing or invalid, so nothing malformed is ever written.
 func (c *Codec) Encode(env Envelope) ([]byte, error) {
-	if err := ValidateEnvelope(env); err != nil {
-		return nil, err
-	}
-	data, err := json.Marshal(env.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("marshal %s: %w", env.Type, err)
-	}
-	return json.Marshal(wireEnvelope{Envelope: env, Data: data})
+	value, _, err := c.EncodeParts(env)
+	return value, err
 }
 
-// EncodeData returns only the payload's JSON, as the event store keeps it.
-func (c *Codec) EncodeData(ev Event) ([]byte, error) {
-	if ev == nil {
-		return nil, &DecodeError{Kind: ErrInvalid, Detail: "no payload"}
+// EncodeParts returns the JSON form of env and, separately, of its payload
+// (as the event store keeps it), validating and marshalling the payload once.
+func (c *Codec) EncodeParts(env Envelope) (value, data []byte, err error) {
+	if err := ValidateEnvelope(env); err != nil {
+		return nil, nil, err
 	}
-	if err := ev.Validate(); err != nil {
-		return nil, &DecodeError{Kind: ErrInvalid, Type: ev.EventType(), Detail: err.Error()}
+	data, err = json.Marshal(env.Payload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("marshal %s: %w", env.Type, err)
 	}
-	return json.Marshal(ev)
+	value, err = json.Marshal(wireEnvelope{Envelope: env, Data: data})
+	if err != nil {
+		return nil, nil, fmt.Errorf("marshal %s: %w", env.Type, err)
+	}
+	return value, data, nil
 }
 
 // Decode parses the JSON form of an envelope. Every failure is a *DecodeError

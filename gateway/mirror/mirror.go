@@ -124,14 +124,12 @@ func (m *Mirror) handle(ctx context.Context, msg consumer.Message) error {
 	if err := m.ensureStream(ctx); err != nil {
 		return err
 	}
-	// platform/consumer hands over the decoded envelope, not the Kafka
-	// record: the outbox relay wrote codec.Encode(env) and these headers, so
-	// encoding again gives the same value and headers.
-	body, err := m.codec.Encode(env)
-	if err != nil {
-		return consumer.Permanent(fmt.Errorf("mirror: encode: %w", err))
+	// The Kafka record as it is: value and headers copied, nothing encoded again.
+	header := nats.Header{}
+	for _, h := range msg.Headers {
+		header.Add(h.Key, h.Value)
 	}
-	nm := &nats.Msg{Subject: m.cfg.Stream.Subject(orderID, env.AggregateType), Header: Headers(env), Data: body}
+	nm := &nats.Msg{Subject: m.cfg.Stream.Subject(orderID, env.AggregateType), Header: header, Data: msg.Value}
 	pctx, cancel := context.WithTimeout(ctx, m.cfg.PublishTimeout)
 	defer cancel()
 	ack, err := m.js.PublishMsg(pctx, nm, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(m.cfg.Stream.Name))
@@ -159,14 +157,4 @@ func (m *Mirror) ensureStream(ctx context.Context) error {
 	}
 	m.streamReady.Store(true)
 	return nil
-}
-
-// Headers returns the Kafka headers an event travels with (those the outbox
-// relay writes), as NATS headers.
-func Headers(env schema.Envelope) nats.Header {
-	h := nats.Header{}
-	for _, kv := range schema.MessageHeaders(env) {
-		h[kv.Key] = []string{kv.Value}
-	}
-	return h
 }

@@ -37,13 +37,8 @@ func (a *api) createCharge(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	ireq, err := idempotency.NewRequest(scopeCharges, key, p)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if rec, found, err := a.ledger.Recorded(r.Context(), ireq); err != nil || found {
-		a.replay(w, r, ireq, rec, err)
+	ireq, ok := a.firstTime(w, r, scopeCharges, key, p)
+	if !ok {
 		return
 	}
 

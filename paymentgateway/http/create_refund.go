@@ -29,13 +29,8 @@ func (a *api) createRefund(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	ireq, err := idempotency.NewRequest(scopeRefunds, key, p)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if rec, found, err := a.ledger.Recorded(r.Context(), ireq); err != nil || found {
-		a.replay(w, r, ireq, rec, err)
+	ireq, ok := a.firstTime(w, r, scopeRefunds, key, p)
+	if !ok {
 		return
 	}
 

@@ -35,6 +35,10 @@ type Message struct {
 	Topic     string
 	Partition int32
 	Offset    int64
+	// Value and Headers are the message as Kafka holds it, for handlers that
+	// pass it on unchanged (the JetStream mirror) instead of encoding again.
+	Value   []byte
+	Headers []schema.MessageHeader
 }
 
 // Handler handles one message. A nil error stores the offset; an error marked
@@ -319,7 +323,11 @@ func (w *worker) process(ctx context.Context, m *kafka.Message) bool {
 	if err != nil {
 		return w.deadLetter(ctx, m, fmt.Sprintf("undecodable: %v", err))
 	}
-	msg := Message{Envelope: env, Topic: *m.TopicPartition.Topic, Partition: m.TopicPartition.Partition, Offset: int64(m.TopicPartition.Offset)}
+	msg := Message{Envelope: env, Topic: *m.TopicPartition.Topic, Partition: m.TopicPartition.Partition,
+		Offset: int64(m.TopicPartition.Offset), Value: m.Value, Headers: make([]schema.MessageHeader, len(m.Headers))}
+	for i, h := range m.Headers {
+		msg.Headers[i] = schema.MessageHeader{Key: h.Key, Value: string(h.Value)}
+	}
 	hctx := logging.With(context.WithoutCancel(ctx),
 		"order_id", env.CorrelationID, "correlation_id", env.CorrelationID,
 		"event_id", env.ID, "event_type", env.Type)

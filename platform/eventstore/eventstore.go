@@ -301,11 +301,7 @@ type outboxMessage struct {
 }
 
 func (s *Store) message(env schema.Envelope) (outboxMessage, error) {
-	payload, err := s.codec.Encode(env)
-	if err != nil {
-		return outboxMessage{}, err
-	}
-	data, err := s.codec.EncodeData(env.Payload)
+	payload, data, err := s.codec.EncodeParts(env)
 	if err != nil {
 		return outboxMessage{}, err
 	}
