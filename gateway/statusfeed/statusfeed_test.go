@@ -215,8 +215,12 @@ func TestFollow(t *testing.T) {
 		// The stream holding an event twice (a Kafka replay after the
 		// deduplication window) sends nothing twice.
 		for _, env := range []schema.Envelope{created, paid} {
-			msg := &nats.Msg{Subject: f.stream.Subject(s.OrderID, env.AggregateType), Header: mirror.Headers(env),
-				Data: eventtest.Message(t, env).Value}
+			km := eventtest.Message(t, env)
+			header := nats.Header{}
+			for _, h := range km.Headers {
+				header.Add(h.Key, string(h.Value))
+			}
+			msg := &nats.Msg{Subject: f.stream.Subject(s.OrderID, env.AggregateType), Header: header, Data: km.Value}
 			_, err := f.js.PublishMsg(ctx, msg, jetstream.WithMsgID(uuid.NewString()))
 			require.NoError(t, err)
 		}
