@@ -10,6 +10,7 @@ import (
 
 	"github.com/orderflow/orderflow/platform/eventstore"
 	"github.com/orderflow/orderflow/schema"
+	"github.com/orderflow/orderflow/tools/measure"
 )
 
 // measureAppends runs writers that each append one event at a time with
@@ -18,16 +19,16 @@ import (
 func measureAppends(ctx context.Context, db *database, cfg Config) (Throughput, error) {
 	store := newStore(db, "storebench.unpublished")
 	stop := background(ctx, store.RunNotifier)
-	w := newWindow(cfg.Warmup, cfg.Duration)
+	w := measure.NewWindow(cfg.Warmup, cfg.Duration)
 	profile := startProfile(ctx, db, w)
-	res, err := closedLoop(ctx, cfg.Writers, w, func() func(context.Context) error {
+	t, err := measure.ClosedLoop(ctx, cfg.Writers, w, func() func(context.Context) error {
 		sw := &streamWriter{store: store}
 		return func(ctx context.Context) error {
 			_, err := sw.appendOne(ctx)
 			return err
 		}
 	})
-	res.Profile = profile()
+	res := Throughput{Throughput: t, Profile: profile()}
 	if stopErr := stop(); err == nil {
 		err = stopErr
 	}
@@ -37,7 +38,7 @@ func measureAppends(ctx context.Context, db *database, cfg Config) (Throughput, 
 // newStore returns an event store on the benchmark database that publishes
 // every event to topic.
 func newStore(db *database, topic string) *eventstore.Store {
-	return eventstore.New(db.pool, schema.NewCodec(schema.NewRegistry()),
+	return eventstore.New(db.Pool, schema.NewCodec(schema.NewRegistry()),
 		eventstore.WithTopics(func(string) (string, error) { return topic, nil }))
 }
 

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/orderflow/orderflow/tools/measure"
 )
 
 // Markdown renders the results as the benchmark's section of
@@ -28,21 +30,21 @@ func (r Results) Markdown(command string) string {
 
 	p("| | measured | target |\n|---|---|---|\n")
 	p("| Event store appends/s, %d writers, one event per `Store.Append`, fsync on | **%s** (runs: %s) | ≥ %s: **%s** |\n",
-		c.Writers, thousands(a.PerSec), join(r.AppendRuns, thousands), thousands(TargetAppendsPerSec), met(r.AppendTargetMet()))
-	p("| Append latency p50 / p99 | %s / %s ms | |\n", ms(a.Latency.P50), ms(a.Latency.P99))
+		c.Writers, measure.Thousands(a.PerSec), join(r.AppendRuns, measure.Thousands), measure.Thousands(TargetAppendsPerSec), measure.Met(r.AppendTargetMet()))
+	p("| Append latency p50 / p99 | %s / %s ms | |\n", measure.Millis(a.Latency.P50), measure.Millis(a.Latency.P99))
 	p("| Raw ceiling: single-row `INSERT` transactions/s, %d writers | %s (runs: %s) | |\n",
-		c.Writers, thousands(ceil.PerSec), join(r.CeilingRuns, thousands))
-	p("| Appends / raw ceiling | %s | |\n", pct(r.Ratio()))
+		c.Writers, measure.Thousands(ceil.PerSec), join(r.CeilingRuns, measure.Thousands))
+	p("| Appends / raw ceiling | %s | |\n", measure.Percent(r.Ratio()))
 	for i, l := range relays {
 		target := ""
 		if i == 0 {
-			target = fmt.Sprintf("p99 ≤ %d ms: **%s**", TargetRelayP99.Milliseconds(), met(r.RelayTargetMet()))
+			target = fmt.Sprintf("p99 ≤ %d ms: **%s**", TargetRelayP99.Milliseconds(), measure.Met(r.RelayTargetMet()))
 		}
-		p("| Relay at %s ev/s offered: achieved append rate | %s/s | |\n", thousands(float64(l.Offered)), thousands(l.Achieved))
+		p("| Relay at %s ev/s offered: achieved append rate | %s/s | |\n", measure.Thousands(float64(l.Offered)), measure.Thousands(l.Achieved))
 		p("| … commit → consumer receipt p50 / p99 / max | %s / %s / %s ms (p99 runs: %s) | %s |\n",
-			ms(l.CommitToReceipt.P50), ms(l.CommitToReceipt.P99), ms(l.CommitToReceipt.Max), join(r.RelayRuns[i], msUnit), target)
+			measure.Millis(l.CommitToReceipt.P50), measure.Millis(l.CommitToReceipt.P99), measure.Millis(l.CommitToReceipt.Max), join(r.RelayRuns[i], msUnit), target)
 		p("| … events measured / never received / received twice | %s / %d / %d | |\n",
-			thousands(float64(l.Events)), l.Missing, l.Duplicates)
+			measure.Thousands(float64(l.Events)), l.Missing, l.Duplicates)
 	}
 
 	p("\nAppends: each writer appends one `order.paid.v1` event per `Append` (a new order stream, then %d more "+
@@ -61,7 +63,7 @@ func (r Results) Markdown(command string) string {
 		"| | appends | raw inserts |", m.CPUs)
 	for _, l := range relays {
 		profs = append(profs, l.Profile)
-		p(" relay @ %s/s |", thousands(float64(l.Offered)))
+		p(" relay @ %s/s |", measure.Thousands(float64(l.Offered)))
 	}
 	p("\n|---|%s\n", strings.Repeat("---|", len(profs)))
 	for i, name := range []string{"Postgres", "storebench (Go client, relay, consumer)", "Kafka broker",
@@ -75,45 +77,10 @@ func (r Results) Markdown(command string) string {
 	p("| commits per WAL flush | %s | %s |%s\n\n", flushes(a), flushes(ceil), strings.Repeat(" – |", len(relays)))
 
 	p("Targets: appends ≥ %s/s **%s**; relay commit → receipt p99 ≤ %d ms at %s ev/s **%s**.",
-		thousands(TargetAppendsPerSec), met(r.AppendTargetMet()), TargetRelayP99.Milliseconds(), thousands(float64(c.Rate)),
-		met(r.RelayTargetMet()))
+		measure.Thousands(TargetAppendsPerSec), measure.Met(r.AppendTargetMet()), TargetRelayP99.Milliseconds(), measure.Thousands(float64(c.Rate)),
+		measure.Met(r.RelayTargetMet()))
 	p("\n%s\n", SectionEnd)
 	return b.String()
-}
-
-// ms formats d in milliseconds, the unit of every latency the benchmark
-// reports, with as many decimals as are meaningful.
-func ms(d time.Duration) string {
-	switch f := float64(d) / float64(time.Millisecond); {
-	case f < 10:
-		return strconv.FormatFloat(f, 'f', 2, 64)
-	case f < 100:
-		return strconv.FormatFloat(f, 'f', 1, 64)
-	default:
-		return thousands(f)
-	}
-}
-
-func met(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "NOT met"
-}
-
-func pct(f float64) string { return strconv.FormatFloat(100*f, 'f', 0, 64) + "%" }
-
-// thousands formats f rounded, with thousands separators.
-func thousands(f float64) string {
-	s := strconv.FormatFloat(f, 'f', 0, 64)
-	sign, digits := "", s
-	if f < 0 {
-		sign, digits = "-", s[1:]
-	}
-	for i := len(digits) - 3; i > 0; i -= 3 {
-		digits = digits[:i] + "," + digits[i:]
-	}
-	return sign + digits
 }
 
 // flushes formats a phase's commits per WAL flush.
@@ -124,7 +91,7 @@ func flushes(t Throughput) string {
 	return "unknown"
 }
 
-func msUnit(d time.Duration) string { return ms(d) + " ms" }
+func msUnit(d time.Duration) string { return measure.Millis(d) + " ms" }
 
 // join formats every run of a phase.
 func join[T any](runs []T, format func(T) string) string {

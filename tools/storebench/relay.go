@@ -15,6 +15,7 @@ import (
 	"github.com/orderflow/orderflow/platform/eventstore"
 	"github.com/orderflow/orderflow/platform/outbox"
 	"github.com/orderflow/orderflow/schema"
+	"github.com/orderflow/orderflow/tools/measure"
 )
 
 // measureRelay offers rate appends per second on a fixed schedule while an
@@ -22,7 +23,7 @@ import (
 // a service, publishing to a new topic, and a consumer of that topic notes
 // when each event arrives.
 func measureRelay(ctx context.Context, db *database, cfg Config, rate int, log *slog.Logger) (RelayLatency, error) {
-	topic := uniqueName("storebench")
+	topic := measure.UniqueName("storebench")
 	if err := broker.EnsureTopics(ctx, cfg.Brokers, broker.TopicSpec{Name: topic, Partitions: partitions}); err != nil {
 		return RelayLatency{}, err
 	}
@@ -33,11 +34,11 @@ func measureRelay(ctx context.Context, db *database, cfg Config, rate int, log *
 	}
 	defer stopReceiving()
 	store := newStore(db, topic)
-	relay := outbox.New(outbox.Config{Brokers: cfg.Brokers}, db.pool, log)
+	relay := outbox.New(outbox.Config{Brokers: cfg.Brokers}, db.Pool, log)
 	stop := background(ctx, relay.Run, store.RunNotifier)
 	defer stop() //nolint:errcheck // the phase's own error comes first
 
-	w := newWindow(cfg.Warmup, cfg.Duration)
+	w := measure.NewWindow(cfg.Warmup, cfg.Duration)
 	profile := startProfile(ctx, db, w)
 	events, err := offer(ctx, cfg.Writers, store, rate, w)
 	prof := profile()
@@ -45,7 +46,7 @@ func measureRelay(ctx context.Context, db *database, cfg Config, rate int, log *
 		return RelayLatency{}, err
 	}
 	for deadline := time.Now().Add(drainTimeout); received() < len(events) && time.Now().Before(deadline); {
-		if !sleepUntil(ctx, time.Now().Add(20*time.Millisecond)) {
+		if !measure.SleepUntil(ctx, time.Now().Add(20*time.Millisecond)) {
 			return RelayLatency{}, ctx.Err()
 		}
 	}
@@ -69,7 +70,7 @@ type sent struct {
 // turn, and returns every event appended. The schedule does not wait for the
 // writers: if they fall behind, the next slot is already due and its
 // latency, counted from the slot's time, shows it.
-func offer(ctx context.Context, writers int, store *eventstore.Store, rate int, w window) ([]sent, error) {
+func offer(ctx context.Context, writers int, store *eventstore.Store, rate int, w measure.Window) ([]sent, error) {
 	start, interval := time.Now(), time.Second/time.Duration(rate)
 	var next atomic.Int64
 	results := make([][]sent, writers)
@@ -79,10 +80,10 @@ func offer(ctx context.Context, writers int, store *eventstore.Store, rate int, 
 		g.Go(func() error {
 			for {
 				at := start.Add(time.Duration(next.Add(1)-1) * interval)
-				if !at.Before(w.end) {
+				if !at.Before(w.End) {
 					return nil
 				}
-				if !sleepUntil(ctx, at) {
+				if !measure.SleepUntil(ctx, at) {
 					return ctx.Err()
 				}
 				id, err := sw.appendOne(ctx)
@@ -103,7 +104,7 @@ func offer(ctx context.Context, writers int, store *eventstore.Store, rate int, 
 
 // summarise matches what the generator appended with what the consumer
 // received.
-func summarise(rate int, w window, events []sent, received []receipt) RelayLatency {
+func summarise(rate int, w measure.Window, events []sent, received []receipt) RelayLatency {
 	out := RelayLatency{Offered: rate}
 	first := make(map[string]receipt, len(received))
 	for _, r := range received {
@@ -116,10 +117,10 @@ func summarise(rate int, w window, events []sent, received []receipt) RelayLaten
 	var toReceipt []time.Duration
 	committed := 0
 	for _, e := range events {
-		if w.contains(e.commit) {
+		if w.Contains(e.commit) {
 			committed++
 		}
-		if !w.contains(e.intended) {
+		if !w.Contains(e.intended) {
 			continue
 		}
 		out.Events++
@@ -130,8 +131,8 @@ func summarise(rate int, w window, events []sent, received []receipt) RelayLaten
 		}
 		toReceipt = append(toReceipt, r.at.Sub(e.commit))
 	}
-	out.Achieved = float64(committed) / w.end.Sub(w.start).Seconds()
-	out.CommitToReceipt = Summarise(toReceipt)
+	out.Achieved = float64(committed) / w.Seconds()
+	out.CommitToReceipt = measure.Summarise(toReceipt)
 	return out
 }
 
@@ -145,7 +146,7 @@ type receipt struct {
 // how many have; stop ends the consumer and returns them, and the same again
 // if called again.
 func receive(brokers, topic string) (count func() int, stop func() []receipt, err error) {
-	c, err := kafka.NewConsumer(broker.ConsumerConfig(brokers, uniqueName("storebench")))
+	c, err := kafka.NewConsumer(broker.ConsumerConfig(brokers, measure.UniqueName("storebench")))
 	if err != nil {
 		return nil, nil, fmt.Errorf("consumer: %w", err)
 	}

@@ -18,6 +18,16 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/orderflow/orderflow/tools/measure"
+)
+
+// SectionName names the section of docs/performance.md this benchmark owns,
+// between SectionStart and SectionEnd (measure.Markers).
+const (
+	SectionName  = "storebench"
+	SectionStart = "<!-- storebench:start -->"
+	SectionEnd   = "<!-- storebench:end -->"
 )
 
 // The targets of the issue that asked for these figures.
@@ -54,12 +64,10 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Throughput is the outcome of a closed-loop phase: every writer starts its
-// next operation as soon as the previous one returned.
+// Throughput is the outcome of a closed-loop phase and where the machine's
+// time went during it.
 type Throughput struct {
-	Ops     int     // operations completed in the measured window
-	PerSec  float64 // Ops per second of the window
-	Latency Latencies
+	measure.Throughput
 	Profile Profile
 }
 
@@ -80,7 +88,7 @@ type RelayLatency struct {
 	Events   int     // events scheduled in the window
 	// CommitToReceipt runs from Append's return to the benchmark's consumer
 	// receiving the event.
-	CommitToReceipt     Latencies
+	CommitToReceipt     measure.Latencies
 	Missing, Duplicates int // events never received, received twice
 	Profile             Profile
 }
@@ -89,7 +97,7 @@ type RelayLatency struct {
 type Results struct {
 	Config  Config
 	Started time.Time
-	Machine Machine
+	Machine measure.Machine
 
 	Appends, Ceiling        Throughput
 	Relays                  []RelayLatency // at Config.Rate, then Config.LowRate if positive
@@ -132,7 +140,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Results, error) {
 		return Results{}, err
 	}
 	defer db.close(log)
-	if res.Machine, err = machineFacts(ctx, db.admin); err != nil {
+	if res.Machine, err = measure.DescribeMachine(ctx, db.Admin); err != nil {
 		return Results{}, err
 	}
 
@@ -154,7 +162,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Results, error) {
 			if err != nil {
 				return Results{}, fmt.Errorf("%s: %w", p.name, err)
 			}
-			log.Info(p.name, "run", run, "per_sec", thousands(t.PerSec), "latency_ms", t.Latency,
+			log.Info(p.name, "run", run, "per_sec", measure.Thousands(t.PerSec), "latency_ms", t.Latency,
 				"commits_per_wal_flush", flushes(t), "cpu_cores", t.Profile)
 			if *p.runs = append(*p.runs, t.PerSec); t.PerSec > p.best.PerSec {
 				*p.best = t
@@ -168,7 +176,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Results, error) {
 			if err != nil {
 				return Results{}, fmt.Errorf("relay at %d/s: %w", rate, err)
 			}
-			log.Info("relay", "run", run, "rate", rate, "achieved", thousands(l.Achieved),
+			log.Info("relay", "run", run, "rate", rate, "achieved", measure.Thousands(l.Achieved),
 				"commit_to_receipt_ms", l.CommitToReceipt, "missing", l.Missing, "duplicates", l.Duplicates,
 				"cpu_cores", l.Profile)
 			res.RelayRuns[i] = append(res.RelayRuns[i], l.CommitToReceipt.P99)

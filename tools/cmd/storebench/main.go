@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/orderflow/orderflow/tools/measure"
 	"github.com/orderflow/orderflow/tools/storebench"
 )
 
@@ -66,7 +67,7 @@ func run(log *slog.Logger) error {
 	if *out == "-" {
 		return nil
 	}
-	if err := storebench.UpdateSection(*out, section); err != nil {
+	if err := measure.UpdateSection(*out, storebench.SectionName, section); err != nil {
 		return err
 	}
 	log.Info("wrote the storebench section", "file", *out)

@@ -1,4 +1,4 @@
-package storebench
+package measure
 
 import (
 	"context"
@@ -20,7 +20,9 @@ type Machine struct {
 	PostgresSettings         string // the durability settings the figures assume
 }
 
-func machineFacts(ctx context.Context, admin *pgx.Conn) (Machine, error) {
+// DescribeMachine returns this machine's description, asking the Postgres
+// behind admin for its version and durability settings.
+func DescribeMachine(ctx context.Context, admin *pgx.Conn) (Machine, error) {
 	m := Machine{
 		CPUs:     runtime.NumCPU(),
 		CPUModel: procField("/proc/cpuinfo", "model name"),

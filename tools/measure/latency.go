@@ -1,4 +1,4 @@
-package storebench
+package measure
 
 import (
 	"slices"
@@ -6,8 +6,8 @@ import (
 )
 
 // Latencies summarises a set of measured durations. At the sample sizes of
-// this benchmark (tens of thousands) a sorted slice gives exact percentiles,
-// which is all an HDR histogram would approximate.
+// the closed-loop phases (tens of thousands) a sorted slice gives exact
+// percentiles, which is all an HDR histogram would approximate.
 type Latencies struct {
 	Count         int
 	P50, P99, Max time.Duration
@@ -31,5 +31,5 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 }
 
 func (l Latencies) String() string {
-	return "p50=" + ms(l.P50) + " p99=" + ms(l.P99) + " max=" + ms(l.Max)
+	return "p50=" + Millis(l.P50) + " p99=" + Millis(l.P99) + " max=" + Millis(l.Max)
 }
