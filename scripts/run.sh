@@ -47,7 +47,15 @@ start_one() {
     return
   fi
   mkdir -p "$RUN" "$LOGS"
-  nohup "$BIN/$svc" >>"$LOGS/$svc.log" 2>&1 &
+  # The service must not inherit the caller's other descriptors (a lock held
+  # by `flock`, make's jobserver pipe): it would hold them as long as it runs.
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec nohup "$BIN/$svc" >>"$LOGS/$svc.log" 2>&1
+  ) &
   echo $! >"$RUN/$svc.pid"
   say "started $svc (pid $!), log .data/logs/$svc.log"
 }

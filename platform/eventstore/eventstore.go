@@ -75,6 +75,15 @@ type Store struct {
 	// committed is signalled after a transaction run by Tx commits; the
 	// notifier turns that into one NOTIFY for the relay.
 	committed chan struct{}
+	local     Waker
+}
+
+// Waker is an outbox relay in the same process as the store.
+type Waker interface {
+	// Wake tells the relay that outbox rows committed. It reports whether
+	// the relay is the active one and will fetch them; if not, the store
+	// announces the commit with a NOTIFY, for the active relay elsewhere.
+	Wake() bool
 }
 
 // Option configures a Store.
@@ -84,6 +93,13 @@ type Option func(*Store)
 // publish on topics of their own).
 func WithTopics(topicFor func(aggregateType string) (string, error)) Option {
 	return func(s *Store) { s.topics = topicFor }
+}
+
+// WithLocalRelay wakes the process's own relay directly after a commit:
+// when it is the active relay, no NOTIFY is needed, which saves Postgres a
+// statement per commit and the relay the notification's trip.
+func WithLocalRelay(w Waker) Option {
+	return func(s *Store) { s.local = w }
 }
 
 // New returns a store on pool.
@@ -103,7 +119,7 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 func (s *Store) Codec() *schema.Codec { return s.codec }
 
 // Tx runs fn in a transaction and, once it committed, wakes the outbox
-// relay. Use it for every transaction that calls AppendTx: a transaction
+// relay (directly, or through the notifier). Use it for every transaction that calls AppendTx: a transaction
 // committed otherwise is still relayed, but only at the relay's next poll.
 func (s *Store) Tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	if err := pgx.BeginFunc(ctx, s.pool, fn); err != nil {
@@ -161,8 +177,11 @@ func (s *Store) Append(ctx context.Context, stream StreamID, expected int, event
 	return out, nil
 }
 
-// wake tells the notifier that an append committed.
+// wake tells the local relay, or else the notifier, that an append committed.
 func (s *Store) wake() {
+	if s.local != nil && s.local.Wake() {
+		return
+	}
 	select {
 	case s.committed <- struct{}{}:
 	default: // a wake-up is already pending: one NOTIFY covers both

@@ -12,8 +12,8 @@ import (
 )
 
 // recover deletes outbox rows that an earlier session published but did not
-// get to delete. Such rows belong to that session's last batch, so they are
-// among the last BatchSize messages of their partition.
+// get to delete. They are
+// among the last MaxInFlight messages of their partition (see the package doc).
 func (r *Relay) recover(ctx context.Context) error {
 	rows, err := r.pool.Query(ctx, "SELECT DISTINCT topic FROM outbox")
 	if err != nil {
@@ -54,7 +54,7 @@ func (r *Relay) recover(ctx context.Context) error {
 	return nil
 }
 
-// tailEventIDs reads the last BatchSize messages of every partition of topics
+// tailEventIDs reads the last MaxInFlight messages of every partition of topics
 // and returns their event ids.
 func (r *Relay) tailEventIDs(ctx context.Context, topics []string) ([]string, error) {
 	cfg := broker.ConsumerConfig(r.cfg.Brokers, "orderflow-outbox-recovery")
@@ -84,7 +84,7 @@ func (r *Relay) tailEventIDs(ctx context.Context, topics []string) ([]string, er
 			if high <= low {
 				continue
 			}
-			start := max(low, high-int64(r.cfg.BatchSize))
+			start := max(low, high-int64(r.cfg.MaxInFlight))
 			ends[partitionKey{topic, int32(p)}] = kafka.Offset(high)
 			assign = append(assign, kafka.TopicPartition{Topic: &topic, Partition: int32(p), Offset: kafka.Offset(start)})
 		}

@@ -3,33 +3,33 @@
 // Exactly one relay per database is active at a time (a Postgres advisory
 // lock elects it; others wait as hot standbys), so per-key order is kept with
 // any number of replicas. The active relay is woken by LISTEN/NOTIFY when an
-// append commits, with a slow poll as a safety net. It publishes a batch in
-// outbox order with an idempotent producer, waits for every delivery report,
-// and only then deletes the batch's rows.
+// append commits, with a slow poll as a safety net. It produces rows in
+// outbox order with an idempotent producer and deletes each row once its
+// delivery report came; producing does not wait for earlier rows' reports
+// (up to MaxInFlight rows may be outstanding), so a committed event goes out
+// in a few milliseconds even under load.
 //
 // No event is lost: rows are deleted only after Kafka acknowledged them. No
 // event is published twice: when a relay starts a session (after a crash, a
 // failover or a Kafka outage), it reads back the tail of each partition of
-// the topics that still have rows — at most one batch per partition can be
-// published yet undeleted — and deletes the rows whose event ids it finds
-// there instead of sending them again.
+// the topics that still have rows — a partition's published yet undeleted
+// rows are among its last MaxInFlight messages, because rows are deleted in
+// the order their reports come and a partition's reports come in order — and
+// deletes the rows whose event ids it finds there instead of sending them
+// again.
 package outbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
-	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/orderflow/orderflow/platform/backoff"
-	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/eventstore"
 	"github.com/orderflow/orderflow/schema"
 )
@@ -37,9 +37,11 @@ import (
 // Config configures a relay.
 type Config struct {
 	Brokers string
-	// BatchSize is the most rows published per round trip. It also bounds
-	// how far back a new session reads each partition's tail.
+	// BatchSize is the most rows fetched per query.
 	BatchSize int
+	// MaxInFlight is the most rows produced and not yet deleted. It also
+	// bounds how far back a new session reads each partition's tail.
+	MaxInFlight int
 	// PollInterval is how often the relay looks for rows without a
 	// notification (a lost notification only delays, never loses).
 	PollInterval time.Duration
@@ -57,6 +59,10 @@ func (c *Config) setDefaults() {
 	if c.BatchSize == 0 {
 		c.BatchSize = 500
 	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 4 * c.BatchSize
+	}
+	c.MaxInFlight = max(c.MaxInFlight, c.BatchSize)
 	if c.PollInterval == 0 {
 		c.PollInterval = time.Second
 	}
@@ -77,6 +83,7 @@ type Relay struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
 
+	current   atomic.Pointer[session] // the running session, if this relay is active
 	published atomic.Int64
 	recovered atomic.Int64
 	sessions  atomic.Int64
@@ -169,123 +176,16 @@ type row struct {
 	headers []schema.MessageHeader
 }
 
-// session runs one producer: recover, then publish batches until an error.
-func (r *Relay) session(ctx context.Context, lockConn *pgx.Conn) error {
-	cfg := broker.ProducerConfig(r.cfg.Brokers)
-	if err := cfg.SetKey("message.timeout.ms", int(r.cfg.DeliveryTimeout.Milliseconds())); err != nil {
-		return err
+// Wake tells the relay that outbox rows committed in its process (see
+// eventstore.WithLocalRelay). It reports whether this relay is the active
+// one: if not, the commit must be announced to the active one by NOTIFY.
+func (r *Relay) Wake() bool {
+	s := r.current.Load()
+	if s == nil {
+		return false
 	}
-	producer, err := kafka.NewProducer(cfg)
-	if err != nil {
-		return fmt.Errorf("new producer: %w", err)
-	}
-	defer func() {
-		producer.Flush(5_000)
-		producer.Close()
-	}()
-	r.sessions.Add(1)
-
-	if err := r.recover(ctx); err != nil {
-		return fmt.Errorf("recover: %w", err)
-	}
-
-	for ctx.Err() == nil {
-		rows, err := r.fetch(ctx)
-		if err != nil {
-			return err
-		}
-		if len(rows) == 0 {
-			if err := r.wait(ctx, lockConn); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := publish(producer, rows); err != nil {
-			return err
-		}
-		ids := make([]int64, len(rows))
-		for i, rw := range rows {
-			ids[i] = rw.id
-		}
-		if _, err := r.pool.Exec(ctx, "DELETE FROM outbox WHERE id = ANY($1)", ids); err != nil {
-			return fmt.Errorf("delete published: %w", err)
-		}
-		r.published.Add(int64(len(rows)))
-	}
-	return nil
-}
-
-// wait blocks until a notification, the poll interval, or ctx. An error on
-// the lock connection means the lock may be gone: the caller must stop.
-func (r *Relay) wait(ctx context.Context, lockConn *pgx.Conn) error {
-	wctx, cancel := context.WithTimeout(ctx, r.cfg.PollInterval)
-	defer cancel()
-	_, err := lockConn.WaitForNotification(wctx)
-	if err == nil || ctx.Err() != nil || errors.Is(wctx.Err(), context.DeadlineExceeded) {
-		if wctx.Err() != nil && ctx.Err() == nil {
-			// Timed out: make sure the lock connection is still alive.
-			if err := lockConn.Ping(ctx); err != nil {
-				return fmt.Errorf("%w: %v", errLockLost, err)
-			}
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: %v", errLockLost, err)
-}
-
-func (r *Relay) fetch(ctx context.Context) ([]row, error) {
-	rows, err := r.pool.Query(ctx, `SELECT id, event_id::text, topic, key, payload, headers
-		FROM outbox ORDER BY id LIMIT $1`, r.cfg.BatchSize)
-	if err != nil {
-		return nil, fmt.Errorf("fetch: %w", err)
-	}
-	defer rows.Close()
-	var out []row
-	for rows.Next() {
-		var (
-			rw      row
-			headers []byte
-		)
-		if err := rows.Scan(&rw.id, &rw.eventID, &rw.topic, &rw.key, &rw.payload, &headers); err != nil {
-			return nil, fmt.Errorf("fetch: %w", err)
-		}
-		if err := json.Unmarshal(headers, &rw.headers); err != nil {
-			return nil, fmt.Errorf("fetch: headers of row %d: %w", rw.id, err)
-		}
-		out = append(out, rw)
-	}
-	return out, rows.Err()
-}
-
-// publish sends rows in order and returns once every one was acknowledged,
-// or with the first failure. Order per partition holds because the producer
-// is idempotent: a failed message fails every later one of its partition.
-func publish(producer *kafka.Producer, rows []row) error {
-	delivery := make(chan kafka.Event, len(rows))
-	for _, rw := range rows {
-		headers := make([]kafka.Header, len(rw.headers))
-		for i, h := range rw.headers {
-			headers[i] = kafka.Header{Key: h.Key, Value: []byte(h.Value)}
-		}
-		topic := rw.topic
-		err := producer.Produce(&kafka.Message{
-			TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
-			Key:            []byte(rw.key),
-			Value:          rw.payload,
-			Headers:        headers,
-		}, delivery)
-		if err != nil {
-			return fmt.Errorf("produce: %w", err)
-		}
-	}
-	var first error
-	for range rows {
-		m := (<-delivery).(*kafka.Message)
-		if m.TopicPartition.Error != nil && first == nil {
-			first = fmt.Errorf("delivery: %w", m.TopicPartition.Error)
-		}
-	}
-	return first
+	signal(s.wake)
+	return true
 }
 
 // Stats returns the relay's counters.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -231,4 +232,75 @@ func TestRelayWaitsOutAKafkaOutage(t *testing.T) {
 
 	f.requireExactlyOnceInOrder(t, 20*15+20*5)
 	require.Greater(t, relay.Stats().Sessions, int64(1), "the relay started a new session after the outage")
+}
+
+func TestRelayPublishesRowsThatCommitLate(t *testing.T) {
+	f := newFixture(t, 3)
+	ctx := testenv.Context(t, 2*time.Minute)
+	relay := outbox.New(outbox.Config{Brokers: testenv.KafkaBrokers(), BatchSize: 10, PollInterval: 100 * time.Millisecond},
+		f.pool, logging.New(os.Stderr, "test", slog.LevelWarn))
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(runCtx) }()
+	defer func() {
+		stop()
+		require.NoError(t, <-done)
+	}()
+
+	// Two transactions take outbox ids and stay open...
+	open := func() pgx.Tx {
+		tx, err := f.pool.Begin(ctx)
+		require.NoError(t, err)
+		id := uuid.NewString()
+		env := schema.New(schema.AggregateOrder, id, schema.OrderPaid{OrderID: id, PaymentID: uuid.NewString(), Amount: 1},
+			schema.Cause{CorrelationID: id, CausationID: uuid.NewString()}, time.Now())
+		_, err = f.store.AppendTx(ctx, tx, eventstore.StreamID{Type: schema.AggregateOrder, ID: id}, eventstore.NewStream, []schema.Envelope{env})
+		require.NoError(t, err)
+		return tx
+	}
+	late, rolledBack := open(), open()
+
+	// ...while later appends commit and are published past them.
+	f.appendStreams(t, ctx, 10, 5)
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if n := relay.Stats().Published; n != 50 {
+			return fmt.Errorf("%d of 50 published", n)
+		}
+		return nil
+	})
+
+	require.NoError(t, rolledBack.Rollback(ctx))
+	require.NoError(t, late.Commit(ctx))
+	f.requireExactlyOnceInOrder(t, 51)
+	require.EqualValues(t, 51, relay.Stats().Published)
+}
+
+func TestAStoreWakesItsLocalRelayWithoutNotifyOrPoll(t *testing.T) {
+	f := newFixture(t, 3)
+	ctx := testenv.Context(t, 2*time.Minute)
+	// No notifier runs and the relay never polls: only the store's direct
+	// wake-up can make it publish.
+	relay := outbox.New(outbox.Config{Brokers: testenv.KafkaBrokers(), PollInterval: time.Hour},
+		f.pool, logging.New(os.Stderr, "test", slog.LevelWarn))
+	require.False(t, relay.Wake(), "a relay that is not running is not the active one")
+	f.store = eventstore.New(f.pool, schema.NewCodec(schema.NewRegistry()),
+		eventstore.WithTopics(func(string) (string, error) { return f.topic, nil }),
+		eventstore.WithLocalRelay(relay))
+
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(runCtx) }()
+	defer func() {
+		stop()
+		require.NoError(t, <-done)
+	}()
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if !relay.Wake() {
+			return fmt.Errorf("the relay is not active yet")
+		}
+		return nil
+	})
+
+	f.appendStreams(t, ctx, 5, 4)
+	f.requireExactlyOnceInOrder(t, 20)
 }

@@ -106,17 +106,18 @@ func Open(ctx context.Context, name string, cfg Config, log *slog.Logger, migrat
 
 	codec := schema.NewCodec(schema.NewRegistry())
 	topics := schema.TopicsWithPrefix(cfg.TopicPrefix)
+	relay := outbox.New(outbox.Config{Brokers: cfg.KafkaBrokers}, pool, log)
 	s := &Service{
 		Name:   name,
 		Log:    log,
 		Pool:   pool,
-		Store:  eventstore.New(pool, codec, eventstore.WithTopics(topics.For)),
+		Store:  eventstore.New(pool, codec, eventstore.WithTopics(topics.For), eventstore.WithLocalRelay(relay)),
 		Topics: topics,
 		Codec:  codec,
 		Health: health.New(2 * time.Second),
 		Mux:    http.NewServeMux(),
 		cfg:    cfg,
-		relay:  outbox.New(outbox.Config{Brokers: cfg.KafkaBrokers}, pool, log),
+		relay:  relay,
 	}
 	if err := s.ensureTopics(ctx); err != nil {
 		// Not fatal: the relay and consumers wait for Kafka and its topics.

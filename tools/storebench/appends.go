@@ -37,9 +37,9 @@ func measureAppends(ctx context.Context, db *database, cfg Config) (Throughput, 
 
 // newStore returns an event store on the benchmark database that publishes
 // every event to topic.
-func newStore(db *database, topic string) *eventstore.Store {
-	return eventstore.New(db.Pool, schema.NewCodec(schema.NewRegistry()),
-		eventstore.WithTopics(func(string) (string, error) { return topic, nil }))
+func newStore(db *database, topic string, opts ...eventstore.Option) *eventstore.Store {
+	opts = append(opts, eventstore.WithTopics(func(string) (string, error) { return topic, nil }))
+	return eventstore.New(db.Pool, schema.NewCodec(schema.NewRegistry()), opts...)
 }
 
 // background runs tasks until stop is called, as a service runs its relay
