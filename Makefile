@@ -61,6 +61,10 @@ test: infra check ## start the infrastructure if needed, check, then run every t
 bench-store: infra ## measure event store appends/s and relay latency; updates docs/performance.md
 	go run ./tools/cmd/storebench
 
+.PHONY: bench
+bench: infra graphiql ## end-to-end load benchmark (PROFILE=long for the long one): bench/results/, docs/performance.md
+	@bash scripts/bench.sh $(or $(PROFILE),short)
+
 .PHONY: invariants
 invariants: ## check the running system's stores and PSP ledger
 	@go run ./tools/cmd/checkinvariants

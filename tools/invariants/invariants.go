@@ -6,11 +6,13 @@
 package invariants
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"sort"
 	"time"
 
@@ -29,6 +31,19 @@ type Sources struct {
 	// AllowInFlight accepts orders that are not final yet (PENDING,
 	// CANCELLING): for a look at a running system rather than a settled one.
 	AllowInFlight bool
+}
+
+// SourcesFromEnv returns the sources of the system `make run` starts, or of
+// another one named by ORDER_POSTGRES_DSN, PAYMENT_POSTGRES_DSN,
+// COMPENSATION_POSTGRES_DSN and PAYMENT_PSP_URL.
+func SourcesFromEnv() Sources {
+	const pg = "postgres://orderflow:orderflow@127.0.0.1:5432/"
+	return Sources{
+		OrderDSN:        cmp.Or(os.Getenv("ORDER_POSTGRES_DSN"), pg+"orderflow_order?sslmode=disable"),
+		PaymentDSN:      cmp.Or(os.Getenv("PAYMENT_POSTGRES_DSN"), pg+"orderflow_payment?sslmode=disable"),
+		CompensationDSN: cmp.Or(os.Getenv("COMPENSATION_POSTGRES_DSN"), pg+"orderflow_compensation?sslmode=disable"),
+		PSPURL:          cmp.Or(os.Getenv("PAYMENT_PSP_URL"), "http://127.0.0.1:8083"),
+	}
 }
 
 // Report is what a check found.

@@ -27,14 +27,14 @@ func measureRelay(ctx context.Context, db *database, cfg Config, rate int, log *
 	if err := broker.EnsureTopics(ctx, cfg.Brokers, broker.TopicSpec{Name: topic, Partitions: partitions}); err != nil {
 		return RelayLatency{}, err
 	}
-	defer deleteTopic(cfg.Brokers, topic, log)
+	defer measure.DeleteTopic(cfg.Brokers, topic, log)
 	received, stopReceiving, err := receive(cfg.Brokers, topic)
 	if err != nil {
 		return RelayLatency{}, err
 	}
 	defer stopReceiving()
-	store := newStore(db, topic)
 	relay := outbox.New(outbox.Config{Brokers: cfg.Brokers}, db.Pool, log)
+	store := newStore(db, topic, eventstore.WithLocalRelay(relay))
 	stop := background(ctx, relay.Run, store.RunNotifier)
 	defer stop() //nolint:errcheck // the phase's own error comes first
 
@@ -183,20 +183,4 @@ func receive(brokers, topic string) (count func() int, stop func() []receipt, er
 		_ = c.Close()
 		return got
 	}), nil
-}
-
-func deleteTopic(brokers, topic string, log *slog.Logger) {
-	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": brokers})
-	if err == nil {
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var res []kafka.TopicResult
-		if res, err = admin.DeleteTopics(ctx, []string{topic}); err == nil && res[0].Error.Code() != kafka.ErrNoError {
-			err = res[0].Error
-		}
-	}
-	if err != nil {
-		log.Warn("delete the benchmark topic by hand", "topic", topic, "err", err)
-	}
 }

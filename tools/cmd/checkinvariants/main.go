@@ -24,20 +24,8 @@ import (
 func main() {
 	allow := flag.Bool("allow-in-flight", false, "accept orders that are not final yet")
 	flag.Parse()
-	env := func(name, def string) string {
-		if v := os.Getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	const pg = "postgres://orderflow:orderflow@127.0.0.1:5432/"
-	src := invariants.Sources{
-		OrderDSN:        env("ORDER_POSTGRES_DSN", pg+"orderflow_order?sslmode=disable"),
-		PaymentDSN:      env("PAYMENT_POSTGRES_DSN", pg+"orderflow_payment?sslmode=disable"),
-		CompensationDSN: env("COMPENSATION_POSTGRES_DSN", pg+"orderflow_compensation?sslmode=disable"),
-		PSPURL:          env("PAYMENT_PSP_URL", "http://127.0.0.1:8083"),
-		AllowInFlight:   *allow,
-	}
+	src := invariants.SourcesFromEnv()
+	src.AllowInFlight = *allow
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
