@@ -40,10 +40,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	psp := adapters.NewPSP(cfg.PSP.URL, &http.Client{})
 	svc.Health.Add("psp", psp.Ping)
 	payments := adapters.NewPaymentRepository(svc.Store, name)
+	charge := command.NewChargePayment(payments, command.NewCharger(psp, cfg.PSP.RetryPolicy(), log), log)
 	application := app.Application{
 		Commands: app.Commands{
-			RequestPayment: command.NewRequestPayment(payments, log),
-			ChargePayment:  command.NewChargePayment(payments, command.NewCharger(psp, cfg.PSP.RetryPolicy(), log), log),
+			RequestPayment: command.NewRequestPayment(payments, charge, log),
+			ChargePayment:  charge,
 			RefundPayment:  command.NewRefundPayment(payments, psp, cfg.PSP.Timeout, log),
 		},
 		Queries: app.Queries{

@@ -57,20 +57,24 @@ func (r *PaymentRepository) load(ctx context.Context, db eventstore.DB, paymentI
 }
 
 // Create implements command.Repository.
-func (r *PaymentRepository) Create(ctx context.Context, cause schema.Envelope, ev schema.PaymentRequested) error {
+func (r *PaymentRepository) Create(ctx context.Context, cause schema.Envelope, ev schema.PaymentRequested) ([]schema.Envelope, error) {
+	var recorded []schema.Envelope
 	err := r.store.Tx(ctx, func(tx pgx.Tx) error {
 		first, err := inbox.Claim(ctx, tx, r.consumer, cause.ID)
 		if err != nil || !first {
 			return err
 		}
 		env := schema.New(schema.AggregatePayment, ev.PaymentID, ev, cause.CausedBy(), r.now())
-		_, err = r.store.AppendTx(ctx, tx, stream(ev.PaymentID), eventstore.NewStream, []schema.Envelope{env})
+		recorded, err = r.store.AppendTx(ctx, tx, stream(ev.PaymentID), eventstore.NewStream, []schema.Envelope{env})
 		return err
 	})
 	if errors.Is(err, eventstore.ErrConcurrency) {
-		return fmt.Errorf("payment %s: %w", ev.PaymentID, domain.ErrExists)
+		return nil, fmt.Errorf("payment %s: %w", ev.PaymentID, domain.ErrExists)
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return recorded, nil
 }
 
 // Update implements command.Repository.

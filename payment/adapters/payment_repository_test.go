@@ -55,9 +55,15 @@ func TestRepositoryCreatesOnePaymentPerOrder(t *testing.T) {
 	ev := requested(t, orderID)
 	first := incoming(orderID)
 
-	require.NoError(t, repo.Create(ctx, first, ev))
-	require.NoError(t, repo.Create(ctx, first, ev), "the same message again is already handled")
-	require.ErrorIs(t, repo.Create(ctx, incoming(orderID), ev), domain.ErrExists, "another message for the order")
+	recorded, err := repo.Create(ctx, first, ev)
+	require.NoError(t, err)
+	require.Len(t, recorded, 1)
+	require.Equal(t, ev, recorded[0].Payload)
+	recorded, err = repo.Create(ctx, first, ev)
+	require.NoError(t, err)
+	require.Empty(t, recorded, "the same message again is already handled")
+	_, err = repo.Create(ctx, incoming(orderID), ev)
+	require.ErrorIs(t, err, domain.ErrExists, "another message for the order")
 
 	events, err := store.Load(ctx, eventstore.StreamID{Type: schema.AggregatePayment, ID: ev.PaymentID})
 	require.NoError(t, err)
@@ -78,7 +84,8 @@ func TestRepositoryUpdateRecordsEachMessageOnce(t *testing.T) {
 	ctx := testenv.Context(t, 30*time.Second)
 	orderID := uuid.NewString()
 	ev := requested(t, orderID)
-	require.NoError(t, repo.Create(ctx, incoming(orderID), ev))
+	_, err := repo.Create(ctx, incoming(orderID), ev)
+	require.NoError(t, err)
 
 	msg := incoming(orderID)
 	calls := 0
@@ -101,7 +108,8 @@ func TestRepositoryConcurrentUpdatesDecideOnTheLatestState(t *testing.T) {
 	ctx := testenv.Context(t, 30*time.Second)
 	orderID := uuid.NewString()
 	ev := requested(t, orderID)
-	require.NoError(t, repo.Create(ctx, incoming(orderID), ev))
+	_, err := repo.Create(ctx, incoming(orderID), ev)
+	require.NoError(t, err)
 
 	// Every writer loads the pending payment before any of them appends
 	// (the pool holds 4 connections: 4 writers, each in its transaction).

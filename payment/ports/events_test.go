@@ -2,6 +2,7 @@ package ports_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,11 +21,13 @@ import (
 	"github.com/orderflow/orderflow/schema"
 )
 
-// memoryRepository is command.Repository in memory, with an inbox.
+// memoryRepository is command.Repository in memory, with an inbox. While
+// updateErr is set, Update fails with it (the database is away).
 type memoryRepository struct {
-	mu      sync.Mutex
-	streams map[string][]schema.Event
-	handled map[string]bool
+	mu        sync.Mutex
+	streams   map[string][]schema.Event
+	handled   map[string]bool
+	updateErr error
 }
 
 func newMemoryRepository() *memoryRepository {
@@ -52,24 +55,27 @@ func (r *memoryRepository) load(paymentID string) (domain.Payment, error) {
 	return p, nil
 }
 
-func (r *memoryRepository) Create(_ context.Context, cause schema.Envelope, ev schema.PaymentRequested) error {
+func (r *memoryRepository) Create(_ context.Context, cause schema.Envelope, ev schema.PaymentRequested) ([]schema.Envelope, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.handled[cause.ID] {
-		return nil
+		return nil, nil
 	}
 	if _, ok := r.streams[ev.PaymentID]; ok {
-		return domain.ErrExists
+		return nil, domain.ErrExists
 	}
 	r.handled[cause.ID] = true
 	r.streams[ev.PaymentID] = []schema.Event{ev}
-	return nil
+	return []schema.Envelope{schema.New(schema.AggregatePayment, ev.PaymentID, ev, cause.CausedBy(), time.Now())}, nil
 }
 
 func (r *memoryRepository) Update(_ context.Context, cause schema.Envelope, paymentID string,
 	decide func(domain.Payment) ([]schema.Event, error)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.updateErr != nil {
+		return r.updateErr
+	}
 	if r.handled[cause.ID] {
 		return nil
 	}
@@ -134,9 +140,10 @@ func newFixture() *fixture {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	repo, psp := newMemoryRepository(), &scriptedPSP{}
 	policy := command.RetryPolicy{Attempts: 2, Timeout: 50 * time.Millisecond, Initial: time.Millisecond, Max: time.Millisecond}
+	charge := command.NewChargePayment(repo, command.NewCharger(psp, policy, log), log)
 	a := app.Application{Commands: app.Commands{
-		RequestPayment: command.NewRequestPayment(repo, log),
-		ChargePayment:  command.NewChargePayment(repo, command.NewCharger(psp, policy, log), log),
+		RequestPayment: command.NewRequestPayment(repo, charge, log),
+		ChargePayment:  charge,
 		RefundPayment:  command.NewRefundPayment(repo, psp, 50*time.Millisecond, log),
 	}}
 	return &fixture{repo: repo, psp: psp, handle: ports.EventHandler(a), orderID: uuid.NewString()}
@@ -170,6 +177,17 @@ func (f *fixture) captured(t *testing.T) {
 	require.Equal(t, []string{schema.TypePaymentRequested, schema.TypePaymentCaptured}, f.repo.types(f.paymentID()))
 }
 
+// pending brings the fixture's payment to PENDING: requested, and the
+// outcome of the charge right after the request not recorded (the database
+// went away in between).
+func (f *fixture) pending(t *testing.T) {
+	t.Helper()
+	f.repo.updateErr = errors.New("connection refused")
+	require.NoError(t, f.handle(t.Context(), f.created()), "the order's event is handled even if the charge fails")
+	require.Equal(t, []string{schema.TypePaymentRequested}, f.repo.types(f.paymentID()))
+	f.repo.updateErr = nil
+}
+
 func TestEventHandlerRequestsAndChargesOnce(t *testing.T) {
 	f := newFixture()
 	created := f.created()
@@ -177,7 +195,8 @@ func TestEventHandlerRequestsAndChargesOnce(t *testing.T) {
 		require.NoError(t, f.handle(t.Context(), created))
 	}
 	require.NoError(t, f.handle(t.Context(), f.created()), "the same order under a new event id")
-	require.Equal(t, []string{schema.TypePaymentRequested}, f.repo.types(f.paymentID()))
+	require.Equal(t, []string{schema.TypePaymentRequested, schema.TypePaymentCaptured}, f.repo.types(f.paymentID()),
+		"charged right after the request")
 
 	requested := f.requested()
 	require.NoError(t, f.handle(t.Context(), requested))
@@ -185,6 +204,16 @@ func TestEventHandlerRequestsAndChargesOnce(t *testing.T) {
 	require.NoError(t, f.handle(t.Context(), f.requested()))
 	require.Equal(t, []string{schema.TypePaymentRequested, schema.TypePaymentCaptured}, f.repo.types(f.paymentID()))
 	require.Equal(t, 1, f.psp.charges, "a captured payment is not charged again")
+}
+
+func TestEventHandlerChargesOnTheRequestWhenTheFirstChargeFailed(t *testing.T) {
+	f := newFixture()
+	f.pending(t)
+	require.Equal(t, 1, f.psp.charges)
+
+	require.NoError(t, f.handle(t.Context(), f.requested()))
+	require.Equal(t, []string{schema.TypePaymentRequested, schema.TypePaymentCaptured}, f.repo.types(f.paymentID()))
+	require.Equal(t, 2, f.psp.charges, "the PSP was asked twice, with the same idempotency key")
 }
 
 func TestEventHandlerSkipsEventsItDoesNotReactTo(t *testing.T) {
@@ -234,7 +263,7 @@ func TestEventHandlerDeadLettersWhatCanNeverBeHandled(t *testing.T) {
 		},
 		{
 			name:    "refund of a pending payment",
-			setup:   func(t *testing.T, f *fixture) { require.NoError(t, f.handle(t.Context(), f.created())) },
+			setup:   func(t *testing.T, f *fixture) { f.pending(t) },
 			msg:     func(f *fixture) consumer.Message { return f.refundRequested("ch_1") },
 			mention: "cannot refund a PENDING payment",
 		},

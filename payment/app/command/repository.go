@@ -14,9 +14,10 @@ import (
 type Repository interface {
 	// Load returns the payment, or domain.ErrNotFound.
 	Load(ctx context.Context, paymentID string) (domain.Payment, error)
-	// Create starts the payment's stream with ev. If the stream exists it
+	// Create starts the payment's stream with ev and returns the envelope
+	// recorded, or none if cause was handled before. If the stream exists it
 	// writes nothing and returns domain.ErrExists.
-	Create(ctx context.Context, cause schema.Envelope, ev schema.PaymentRequested) error
+	Create(ctx context.Context, cause schema.Envelope, ev schema.PaymentRequested) ([]schema.Envelope, error)
 	// Update loads the payment, lets decide choose the events to record, and
 	// appends them at the loaded version, all in one transaction. If another
 	// writer appended first, it reloads and decides again. If cause was
