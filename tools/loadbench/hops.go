@@ -3,6 +3,7 @@ package loadbench
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -45,7 +46,7 @@ type event struct {
 
 // measureHops splits the way of the PAID orders of s into stages, from the
 // stores and the Kafka topics.
-func measureHops(ctx context.Context, cfg Config, s *stepRun) ([]Hop, error) {
+func measureHops(ctx context.Context, cfg Config, s *stepRun, log *slog.Logger) ([]Hop, error) {
 	pushed := map[string]time.Time{} // order id → when PAID was pushed
 	for _, o := range s.orders {
 		if s.received[o] && o.status == "PAID" && s.window.Contains(o.intended) {
@@ -68,6 +69,12 @@ func measureHops(ctx context.Context, cfg Config, s *stepRun) ([]Hop, error) {
 	from := s.window.Start.Add(-time.Second)
 	if err := readKafkaTimes(ctx, cfg.Brokers, schema.TopicsWithPrefix(cfg.TopicPrefix), from, events); err != nil {
 		return nil, fmt.Errorf("hops: %w", err)
+	}
+	onKafka := 0
+	for _, e := range events {
+		if !e.onKafka.IsZero() {
+			onKafka++
+		}
 	}
 	byOrder := map[string]map[string]*event{}
 	for _, e := range events {
@@ -101,6 +108,10 @@ func measureHops(ctx context.Context, cfg Config, s *stepRun) ([]Hop, error) {
 		} {
 			samples[i] = append(samples[i], d)
 		}
+	}
+	if n := len(samples[0]); n < len(pushed) {
+		log.Warn("stage breakdown: some orders left out, their events not all found", "orders", len(pushed), "kept", n,
+			"events", len(events), "found_on_kafka", onKafka)
 	}
 	hops := make([]Hop, len(hopNames))
 	for i, name := range hopNames {

@@ -146,8 +146,9 @@ func (r Results) rateChart(b *strings.Builder) {
 		pl.xmax, pl.ymin, pl.ymax = 1, 1, 10
 	}
 	pl.xmax *= 1.05
-	pl.ymin, pl.ymax = math.Max(0.5, pl.ymin/1.5), math.Max(pl.ymax*1.5, r.Settings.P99BoundMs*2)
-	pl.yfmt = func(v float64) string { return fmtTick(v) }
+	pl.ymin = math.Max(0.5, math.Min(pl.ymin, r.Settings.P99BoundMs)/1.5) // the bound stays in sight
+	pl.ymax = math.Max(pl.ymax*1.5, r.Settings.P99BoundMs*2)
+	pl.yfmt = fmtTick
 	pl.open("latency against offered rate", "offered orders/s", "ms (log)")
 	var xs, p50, p99, mx []float64
 	for _, s := range steps {

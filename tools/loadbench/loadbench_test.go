@@ -67,7 +67,8 @@ func TestRampFindsTheKnee(t *testing.T) {
 	}{
 		{"doubles, then bisects to the resolution", 500, []int{50, 100, 200, 400, 800, 600, 500, 550, 525}, 500},
 		{"a system that fails the first step is bisected downwards", 30, []int{50, 25}, 25},
-		{"nothing passes", 0, []int{50, 25}, 0},
+		{"a slow system gets a knee below the resolution", 15, []int{50, 25, 12}, 12},
+		{"nothing passes", 0, []int{50, 25, 12, 6, 3, 1}, 0},
 		{"stops at the maximum", 10000, []int{50, 100, 200, 400, 800, 1600, 3200}, 3200},
 	}
 	for _, tt := range tests {

@@ -34,7 +34,7 @@ func RenderPNG(ctx context.Context, htmlPath, pngPath string) error {
 	}
 	defer os.RemoveAll(profile)
 	cmd := exec.CommandContext(ctx, Chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-		"--no-first-run", "--user-data-dir="+profile, "--window-size=1280,1750", "--screenshot="+out, "file://"+abs)
+		"--no-first-run", "--user-data-dir="+profile, "--window-size=1280,2150", "--screenshot="+out, "file://"+abs)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("render png: chromium: %w: %s", err, b)
 	}

@@ -9,8 +9,9 @@ import (
 // Ramp says which offered rates the step ramp tries: Start, then Growth
 // times the rate of each step that passes, until one fails; then halfway
 // between the highest pass and the lowest failure, until they are
-// Resolution apart. Rates are multiples of Resolution. It never offers
-// more than Max nor runs more than MaxSteps steps.
+// Resolution apart. Rates are multiples of Resolution, except while no step
+// has passed: then each try halves the lowest failure. It never offers more
+// than Max nor runs more than MaxSteps steps.
 type Ramp struct {
 	Start      int
 	Growth     float64
@@ -51,6 +52,13 @@ func (r Ramp) Next(done []Verdict) (int, bool) {
 		if next <= pass {
 			return 0, false // at the maximum
 		}
+	case pass == 0:
+		// Nothing passed yet: halve, below the resolution if need be, so
+		// that even a slow system gets a knee.
+		if fail <= 1 {
+			return 0, false
+		}
+		next = fail / 2
 	case fail-pass <= r.Resolution:
 		return 0, false
 	default:

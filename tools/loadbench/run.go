@@ -105,7 +105,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Results, error) {
 	log.Info("orders", "total", res.OrdersTotal, "paid", res.OrdersPaid, "cancelled", res.OrdersCancelled, "lost", res.OrdersLost,
 		"commits_per_order", fmt.Sprintf("%.1f", res.CommitsPerOrder))
 
-	if res.Hops, err = measureHops(ctx, cfg, runs[len(runs)-1]); err != nil {
+	if res.Hops, err = measureHops(ctx, cfg, runs[len(runs)-1], log); err != nil {
 		return res, err
 	}
 	report, err := invariants.Check(ctx, cfg.Sources)
