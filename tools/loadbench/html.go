@@ -225,7 +225,7 @@ func histogramChart(b *strings.Builder, bins []Bin) {
 		pl.xmax, pl.ymax = 1, 1
 	}
 	pl.ymax *= 1.1
-	pl.xfmt, pl.yfmt = fmtTick, func(v float64) string { return measure.Thousands(v) }
+	pl.xfmt, pl.yfmt = fmtTick, fmtTick // fmtTick keeps fractional ticks of small counts apart
 	pl.open("histogram", "ms (last bar: everything slower than the p99.9)", "orders")
 	for _, bin := range bins {
 		x0, x1 := pl.x(bin.FromMs), pl.x(bin.ToMs)
