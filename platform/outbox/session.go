@@ -134,16 +134,19 @@ func (s *session) publish(ctx context.Context) error {
 			bounded = time.Now()
 		}
 		if room := cfg.MaxInFlight - int(s.unfinished.Load()); room > 0 {
-			rows, err := s.relay.fetch(ctx, &ahead, min(cfg.BatchSize, room))
+			limit := min(cfg.BatchSize, room)
+			rows, err := s.relay.fetch(ctx, &ahead, limit)
 			if err != nil {
 				return err
 			}
-			if len(rows) > 0 {
-				if err := s.produce(rows); err != nil {
-					return err
-				}
-				continue
+			if err := s.produce(rows); err != nil {
+				return err
 			}
+			if len(rows) == limit {
+				continue // there may be more right away
+			}
+			// Fewer rows than asked for: the outbox was drained as of this
+			// fetch. A row committed since has woken us (wake holds one).
 		}
 		select {
 		case <-ctx.Done():
