@@ -102,19 +102,31 @@ func (r *memoryRepository) types(paymentID string) []string {
 	return out
 }
 
-// scriptedPSP captures every charge and answers refunds with refundErr, if set.
+// scriptedPSP captures every charge, after hold is closed if set, and
+// answers refunds with refundErr, if set.
 type scriptedPSP struct {
 	mu        sync.Mutex
 	charges   int
 	refunds   int
 	refundErr error
+	hold      chan struct{}
 }
 
 func (p *scriptedPSP) Charge(context.Context, string, command.ChargeRequest) (command.Charge, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.charges++
+	hold := p.hold
+	p.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	return command.Charge{ID: "ch_1", Succeeded: true}, nil
+}
+
+func (p *scriptedPSP) chargeCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.charges
 }
 
 func (p *scriptedPSP) FindCharges(context.Context, string) ([]command.Charge, error) { return nil, nil }
@@ -206,6 +218,25 @@ func TestEventHandlerRequestsAndChargesOnce(t *testing.T) {
 	require.Equal(t, 1, f.psp.charges, "a captured payment is not charged again")
 }
 
+func TestEventHandlerLetsTheRequestWaitForTheChargeUnderWay(t *testing.T) {
+	f := newFixture()
+	f.psp.hold = make(chan struct{})
+	created, requested := make(chan error, 1), make(chan error, 1)
+	go func() { created <- f.handle(t.Context(), f.created()) }()
+	require.Eventually(t, func() bool { return f.psp.chargeCount() == 1 }, 5*time.Second, time.Millisecond,
+		"the charge right after the request is at the PSP")
+
+	// The request's delivery comes while that charge is under way.
+	go func() { requested <- f.handle(t.Context(), f.requested()) }()
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, 1, f.psp.chargeCount(), "the delivery waits instead of asking the PSP again")
+	close(f.psp.hold)
+	require.NoError(t, <-created)
+	require.NoError(t, <-requested)
+	require.Equal(t, 1, f.psp.chargeCount())
+	require.Equal(t, []string{schema.TypePaymentRequested, schema.TypePaymentCaptured}, f.repo.types(f.paymentID()))
+}
+
 func TestEventHandlerChargesOnTheRequestWhenTheFirstChargeFailed(t *testing.T) {
 	f := newFixture()
 	f.pending(t)
@@ -213,7 +244,7 @@ func TestEventHandlerChargesOnTheRequestWhenTheFirstChargeFailed(t *testing.T) {
 
 	require.NoError(t, f.handle(t.Context(), f.requested()))
 	require.Equal(t, []string{schema.TypePaymentRequested, schema.TypePaymentCaptured}, f.repo.types(f.paymentID()))
-	require.Equal(t, 2, f.psp.charges, "the PSP was asked twice, with the same idempotency key")
+	require.Equal(t, 2, f.psp.chargeCount(), "the PSP was asked twice, with the same idempotency key")
 }
 
 func TestEventHandlerSkipsEventsItDoesNotReactTo(t *testing.T) {
