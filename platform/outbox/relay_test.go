@@ -126,6 +126,19 @@ func (f fixture) requireExactlyOnceInOrder(t *testing.T, total int) {
 	require.Zero(t, left, "the outbox is drained")
 }
 
+// run runs relay until the test ends, and then requires that it stopped
+// without an error.
+func run(t *testing.T, ctx context.Context, relay *outbox.Relay) {
+	t.Helper()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(runCtx) }()
+	t.Cleanup(func() {
+		stop()
+		require.NoError(t, <-done)
+	})
+}
+
 func TestTwoRelaysPublishEveryEventOnceInStreamOrder(t *testing.T) {
 	f := newFixture(t, 3)
 	ctx := testenv.Context(t, 2*time.Minute)
@@ -207,13 +220,7 @@ func TestRelayWaitsOutAKafkaOutage(t *testing.T) {
 	// while Kafka is down, so the session restart and recovery run too.
 	relay := outbox.New(outbox.Config{Brokers: testenv.KafkaBrokers(), BatchSize: 50, DeliveryTimeout: 3 * time.Second},
 		f.pool, logging.New(os.Stderr, "test", slog.LevelInfo))
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
-	defer func() {
-		stop()
-		require.NoError(t, <-done)
-	}()
+	run(t, ctx, relay)
 
 	var wg sync.WaitGroup
 	wg.Go(func() { f.appendStreams(t, ctx, 20, 15) }) // appends go on throughout
@@ -239,13 +246,7 @@ func TestRelayPublishesRowsThatCommitLate(t *testing.T) {
 	ctx := testenv.Context(t, 2*time.Minute)
 	relay := outbox.New(outbox.Config{Brokers: testenv.KafkaBrokers(), BatchSize: 10, PollInterval: 100 * time.Millisecond},
 		f.pool, logging.New(os.Stderr, "test", slog.LevelWarn))
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
-	defer func() {
-		stop()
-		require.NoError(t, <-done)
-	}()
+	run(t, ctx, relay)
 
 	// Two transactions take outbox ids and stay open...
 	open := func() pgx.Tx {
@@ -287,13 +288,7 @@ func TestAStoreWakesItsLocalRelayWithoutNotifyOrPoll(t *testing.T) {
 		eventstore.WithTopics(func(string) (string, error) { return f.topic, nil }),
 		eventstore.WithLocalRelay(relay))
 
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(runCtx) }()
-	defer func() {
-		stop()
-		require.NoError(t, <-done)
-	}()
+	run(t, ctx, relay)
 	testenv.Eventually(t, 30*time.Second, func() error {
 		if !relay.Wake() {
 			return fmt.Errorf("the relay is not active yet")
