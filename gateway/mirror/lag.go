@@ -27,10 +27,9 @@ func (m *Mirror) Lag(ctx context.Context) (int64, error) {
 		defer cancel()
 	}
 	d, _ := ctx.Deadline()
-	timeout := time.Until(d)
 	var tps []kafka.TopicPartition
 	for _, topic := range m.topics {
-		n, err := broker.Partitions(m.admin, topic, timeout)
+		n, err := broker.Partitions(m.admin, topic, left(d))
 		if err != nil {
 			return 0, fmt.Errorf("mirror lag: %w", err)
 		}
@@ -39,20 +38,17 @@ func (m *Mirror) Lag(ctx context.Context) (int64, error) {
 		}
 	}
 
-	res, err := m.admin.ListConsumerGroupOffsets(ctx,
-		[]kafka.ConsumerGroupTopicPartitions{{Group: m.cfg.Group, Partitions: tps}})
+	res, err := m.group.Committed(tps, int(left(d).Milliseconds()))
 	if err != nil {
 		return 0, fmt.Errorf("mirror lag: committed offsets: %w", err)
 	}
 	committed := map[partition]kafka.Offset{}
-	for _, g := range res.ConsumerGroupsTopicPartitions {
-		for _, tp := range g.Partitions {
-			if tp.Error != nil {
-				return 0, fmt.Errorf("mirror lag: committed offset of %s/%d: %w", *tp.Topic, tp.Partition, tp.Error)
-			}
-			if tp.Offset >= 0 {
-				committed[key(tp)] = tp.Offset
-			}
+	for _, tp := range res {
+		if tp.Error != nil {
+			return 0, fmt.Errorf("mirror lag: committed offset of %s/%d: %w", *tp.Topic, tp.Partition, tp.Error)
+		}
+		if tp.Offset >= 0 {
+			committed[key(tp)] = tp.Offset
 		}
 	}
 
@@ -84,6 +80,10 @@ func (m *Mirror) Lag(ctx context.Context) (int64, error) {
 	}
 	return lag, nil
 }
+
+// left is the time until d, at least a millisecond: librdkafka takes a
+// negative timeout to mean "wait forever".
+func left(d time.Time) time.Duration { return max(time.Until(d), time.Millisecond) }
 
 type partition struct {
 	topic string

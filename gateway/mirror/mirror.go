@@ -51,6 +51,13 @@ type Mirror struct {
 
 	cons  *consumer.Consumer
 	admin *kafka.AdminClient
+	// group reads the group's committed offsets for Lag. It is a consumer
+	// of the group that never subscribes (so it never joins): asked through
+	// an admin client instead, librdkafka (2.11) crashes the process when
+	// the group coordinator is not available, as while Kafka restarts
+	// (confluentinc/librdkafka#5040: the answer is handed to a consumer
+	// group the admin client does not have).
+	group *kafka.Consumer
 
 	streamReady atomic.Bool
 	published   atomic.Int64
@@ -79,7 +86,14 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger) (*Mirror, error) 
 	if err != nil {
 		return nil, fmt.Errorf("mirror: admin client: %w", err)
 	}
-	m.cons, m.admin = cons, admin
+	group, err := kafka.NewConsumer(&kafka.ConfigMap{
+		"bootstrap.servers": cfg.Brokers, "group.id": cfg.Group, "enable.auto.commit": false,
+	})
+	if err != nil {
+		admin.Close()
+		return nil, fmt.Errorf("mirror: offsets client: %w", err)
+	}
+	m.cons, m.admin, m.group = cons, admin, group
 	return m, nil
 }
 
@@ -96,8 +110,13 @@ func (m *Mirror) Run(ctx context.Context) error {
 // Assigned is closed once the mirror's consumer got its first partitions.
 func (m *Mirror) Assigned() <-chan struct{} { return m.cons.Assigned() }
 
-// Close releases the admin client used by Lag. Call it after Run returned.
-func (m *Mirror) Close() { m.admin.Close() }
+// Close releases the clients used by Lag. Call it after Run returned.
+func (m *Mirror) Close() {
+	m.admin.Close()
+	if err := m.group.Close(); err != nil {
+		m.log.Warn("close the offsets client", "err", err)
+	}
+}
 
 // Stats counts what this mirror published since it started.
 type Stats struct {

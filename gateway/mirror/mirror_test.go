@@ -1,7 +1,10 @@
 package mirror_test
 
 import (
+	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -173,4 +176,56 @@ func errNotYet(n int, err error) error {
 		return err
 	}
 	return fmt.Errorf("not yet: %d", n)
+}
+
+// Lag asks Kafka for the group's committed offsets. While Kafka restarts the
+// group coordinator answers NOT_COORDINATOR, and librdkafka 2.11 crashed the
+// whole process on that answer when it was asked through an admin client.
+func TestMirrorLagSurvivesAKafkaRestart(t *testing.T) {
+	eventtest.UsesNATS(t)
+	ctx := testenv.Context(t, 3*time.Minute)
+	topicPrefix, topics := eventtest.Topics(t)
+	_, js := eventtest.NATS(t)
+	stream, subjectPrefix := eventtest.StreamNames(t, js)
+	producer := eventtest.NewProducer(t, topics)
+	m := newMirror(t, js, mirror.Config{TopicPrefix: topicPrefix, Stream: mirror.Stream{Name: stream, SubjectPrefix: subjectPrefix}})
+	run(t, m)
+	events := sagaEvents(3)
+	producer.Send(events...)
+	waitCaughtUp(t, js, stream, m, len(events), 30*time.Second)
+
+	// Ask for the lag all along the outage and the restart, as /readyz and
+	// a metrics scrape do.
+	asking, stopAsking := context.WithCancel(ctx)
+	var (
+		wg            sync.WaitGroup
+		calls, failed atomic.Int64
+	)
+	for range 4 {
+		wg.Go(func() {
+			for asking.Err() == nil {
+				calls.Add(1)
+				call, cancel := context.WithTimeout(asking, 500*time.Millisecond)
+				if _, err := m.Lag(call); err != nil {
+					failed.Add(1)
+				}
+				cancel()
+			}
+		})
+	}
+	testenv.StopKafka(t)
+	time.Sleep(2 * time.Second)
+	testenv.Infra(t, "up")
+	testenv.Eventually(t, 60*time.Second, func() error {
+		lag, err := m.Lag(ctx)
+		if err != nil || lag != 0 {
+			return errNotYet(int(lag), err)
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second) // the coordinator settles: more answers to survive
+	stopAsking()
+	wg.Wait()
+	require.Positive(t, failed.Load(), "some calls came while Kafka was down")
+	t.Logf("lag asked %d times across a Kafka restart, %d failed as they should, none crashed", calls.Load(), failed.Load())
 }
