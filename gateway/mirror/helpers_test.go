@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 
+	"github.com/orderflow/orderflow/gateway/internal/eventtest"
 	"github.com/orderflow/orderflow/gateway/mirror"
 	"github.com/orderflow/orderflow/platform/logging"
 	"github.com/orderflow/orderflow/platform/testenv"
@@ -47,6 +48,19 @@ func run(t *testing.T, m *mirror.Mirror) (stop func()) {
 		t.Fatal("mirror got no partitions within 30s")
 	}
 	return stop
+}
+
+// runningMirror runs a mirror of topics of its own into a stream of its
+// own, and returns the stream's name and a producer to those topics.
+func runningMirror(t *testing.T) (js jetstream.JetStream, stream string, producer *eventtest.Producer, m *mirror.Mirror) {
+	t.Helper()
+	topicPrefix, topics := eventtest.Topics(t)
+	_, js = eventtest.NATS(t)
+	stream, subjectPrefix := eventtest.StreamNames(t, js)
+	producer = eventtest.NewProducer(t, topics)
+	m = newMirror(t, js, mirror.Config{TopicPrefix: topicPrefix, Stream: mirror.Stream{Name: stream, SubjectPrefix: subjectPrefix}})
+	run(t, m)
+	return js, stream, producer, m
 }
 
 // waitCaughtUp waits until the stream holds want messages and m's group has

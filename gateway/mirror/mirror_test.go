@@ -99,12 +99,7 @@ func TestMirrorPublishesEveryEventOnce(t *testing.T) {
 func TestMirrorRemakesADeletedStream(t *testing.T) {
 	eventtest.UsesNATS(t)
 	ctx := testenv.Context(t, time.Minute)
-	topicPrefix, topics := eventtest.Topics(t)
-	_, js := eventtest.NATS(t)
-	stream, subjectPrefix := eventtest.StreamNames(t, js)
-	producer := eventtest.NewProducer(t, topics)
-	m := newMirror(t, js, mirror.Config{TopicPrefix: topicPrefix, Stream: mirror.Stream{Name: stream, SubjectPrefix: subjectPrefix}})
-	run(t, m)
+	js, stream, producer, m := runningMirror(t)
 
 	producer.Send(sagaEvents(1)...)
 	waitCaughtUp(t, js, stream, m, 5, 30*time.Second)
@@ -118,12 +113,7 @@ func TestMirrorRemakesADeletedStream(t *testing.T) {
 func TestMirrorResumesAfterNATSRestart(t *testing.T) {
 	eventtest.RestartsNATS(t)
 	ctx := testenv.Context(t, 2*time.Minute)
-	topicPrefix, topics := eventtest.Topics(t)
-	_, js := eventtest.NATS(t)
-	stream, subjectPrefix := eventtest.StreamNames(t, js)
-	producer := eventtest.NewProducer(t, topics)
-	m := newMirror(t, js, mirror.Config{TopicPrefix: topicPrefix, Stream: mirror.Stream{Name: stream, SubjectPrefix: subjectPrefix}})
-	run(t, m)
+	js, stream, producer, m := runningMirror(t)
 
 	// Events keep flowing before, during and after the outage.
 	produced := make(chan int)
@@ -184,12 +174,7 @@ func errNotYet(n int, err error) error {
 func TestMirrorLagSurvivesAKafkaRestart(t *testing.T) {
 	eventtest.UsesNATS(t)
 	ctx := testenv.Context(t, 3*time.Minute)
-	topicPrefix, topics := eventtest.Topics(t)
-	_, js := eventtest.NATS(t)
-	stream, subjectPrefix := eventtest.StreamNames(t, js)
-	producer := eventtest.NewProducer(t, topics)
-	m := newMirror(t, js, mirror.Config{TopicPrefix: topicPrefix, Stream: mirror.Stream{Name: stream, SubjectPrefix: subjectPrefix}})
-	run(t, m)
+	js, stream, producer, m := runningMirror(t)
 	events := sagaEvents(3)
 	producer.Send(events...)
 	waitCaughtUp(t, js, stream, m, len(events), 30*time.Second)
@@ -201,6 +186,9 @@ func TestMirrorLagSurvivesAKafkaRestart(t *testing.T) {
 		wg            sync.WaitGroup
 		calls, failed atomic.Int64
 	)
+	// Stopped before the mirror is closed, also when the test fails early.
+	stop := sync.OnceFunc(func() { stopAsking(); wg.Wait() })
+	defer stop()
 	for range 4 {
 		wg.Go(func() {
 			for asking.Err() == nil {
@@ -224,8 +212,7 @@ func TestMirrorLagSurvivesAKafkaRestart(t *testing.T) {
 		return nil
 	})
 	time.Sleep(2 * time.Second) // the coordinator settles: more answers to survive
-	stopAsking()
-	wg.Wait()
+	stop()
 	require.Positive(t, failed.Load(), "some calls came while Kafka was down")
 	t.Logf("lag asked %d times across a Kafka restart, %d failed as they should, none crashed", calls.Load(), failed.Load())
 }

@@ -33,7 +33,7 @@ type session struct {
 	// deliveries receives a report per produced row; it holds MaxInFlight,
 	// so the producer never blocks on it, even after acknowledge returned.
 	deliveries chan kafka.Event
-	wake       chan struct{} // a notification came, or the poll interval passed
+	wake       chan struct{} // rows committed (Wake, a notification), or the poll interval passed
 	room       chan struct{} // acknowledge deleted rows
 	unfinished atomic.Int64  // rows produced and not yet deleted
 	stopped    chan struct{} // publish returned: no more rows will be produced

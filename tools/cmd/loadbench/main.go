@@ -46,9 +46,7 @@ func main() {
 func run(log *slog.Logger) error {
 	profile := flag.String("profile", "short", "short (the default of make bench, under 3 minutes) or long")
 	gatewayURL := flag.String("gateway", "http://127.0.0.1:8080", "the gateway's base URL")
-	adminDSN := flag.String("pg", cmp.Or(os.Getenv("PG_ADMIN_DSN"), "postgres://orderflow:orderflow@127.0.0.1:5432/postgres?sslmode=disable"),
-		"DSN of a role that may create databases (default $PG_ADMIN_DSN or the local one)")
-	brokers := flag.String("brokers", cmp.Or(os.Getenv("KAFKA_BROKERS"), "127.0.0.1:9092"), "Kafka bootstrap servers (default $KAFKA_BROKERS or the local one)")
+	adminDSN, brokers := measure.ServerFlags(flag.CommandLine)
 	outDir := flag.String("out", "bench/results", "folder of latest.json, latest.html and latest.png")
 	doc := flag.String("doc", "docs/performance.md", "markdown file whose loadbench section to replace (\"-\" for none)")
 	png := flag.Bool("png", true, "render latest.png from the page with headless Chromium")

@@ -11,7 +11,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -42,11 +41,10 @@ func run(log *slog.Logger) error {
 	flag.IntVar(&cfg.Rate, "rate", 1000, "offered events/s of the relay phase")
 	flag.IntVar(&cfg.LowRate, "low-rate", 250, "a second, lower offered rate for the relay phase (0: skip)")
 	flag.IntVar(&cfg.Runs, "runs", 2, "runs of each phase; the best is reported")
-	flag.StringVar(&cfg.AdminDSN, "pg", cmp.Or(os.Getenv("PG_ADMIN_DSN"), "postgres://orderflow:orderflow@127.0.0.1:5432/postgres?sslmode=disable"),
-		"DSN of a role that may create databases (default $PG_ADMIN_DSN or the local one)")
-	flag.StringVar(&cfg.Brokers, "brokers", cmp.Or(os.Getenv("KAFKA_BROKERS"), "127.0.0.1:9092"), "Kafka bootstrap servers (default $KAFKA_BROKERS or the local one)")
+	adminDSN, brokers := measure.ServerFlags(flag.CommandLine)
 	out := flag.String("out", "", "markdown file whose storebench section to replace (default docs/performance.md, run from the repository root; \"-\" for none)")
 	flag.Parse()
+	cfg.AdminDSN, cfg.Brokers = *adminDSN, *brokers
 	if *out == "" {
 		if _, err := os.Stat("go.work"); err != nil {
 			return errors.New("run from the repository root (where go.work is) or pass -out")
