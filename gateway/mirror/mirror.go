@@ -78,7 +78,7 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger) (*Mirror, error) 
 	cons, err := consumer.New(consumer.Config{
 		Brokers: cfg.Brokers, Group: cfg.Group, Topics: m.topics, DeadLetterTopic: topics.DeadLetter,
 		RetryInitial: cfg.RetryInitial, RetryMax: cfg.RetryMax,
-	}, m.codec, m.handle, log)
+	}, m.codec, consumer.PerMessage(m.handle), log)
 	if err != nil {
 		return nil, fmt.Errorf("mirror: %w", err)
 	}

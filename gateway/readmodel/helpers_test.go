@@ -39,7 +39,7 @@ func runProjector(t *testing.T, rdb redis.UniversalClient, redisPrefix string, k
 	cfg := k.ConsumerConfig()
 	cfg.RetryInitial = 20 * time.Millisecond
 	p := readmodel.NewProjector(rdb, redisPrefix)
-	c, err := consumer.New(cfg, schema.NewCodec(schema.NewRegistry()), p.Handle, testLogger())
+	c, err := consumer.New(cfg, schema.NewCodec(schema.NewRegistry()), consumer.PerMessage(p.Handle), testLogger())
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

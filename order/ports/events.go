@@ -34,13 +34,13 @@ func EventHandler(db inbox.Transactor, a *app.App) consumer.Handler {
 		}
 		return classify(err)
 	})
-	return func(ctx context.Context, msg consumer.Message) error {
+	return consumer.Filter(func(msg consumer.Message) bool {
 		switch msg.Envelope.Payload.(type) {
 		case schema.PaymentCaptured, schema.CancellationDecided, schema.CancellationCompleted:
-			return handle(ctx, msg)
+			return true
 		}
-		return nil
-	}
+		return false
+	}, handle)
 }
 
 // classify marks errors no retry can fix — an event for an order that does

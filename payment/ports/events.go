@@ -19,7 +19,7 @@ import (
 // its effect; the charge and refund call the PSP before that transaction, so
 // they do not use inbox.Handler.
 func EventHandler(a app.Application) consumer.Handler {
-	return func(ctx context.Context, msg consumer.Message) error {
+	return consumer.PerMessage(func(ctx context.Context, msg consumer.Message) error {
 		env := msg.Envelope
 		var err error
 		switch e := env.Payload.(type) {
@@ -31,7 +31,7 @@ func EventHandler(a app.Application) consumer.Handler {
 			err = a.Commands.RefundPayment.Handle(ctx, env, e)
 		}
 		return classify(err)
-	}
+	})
 }
 
 // classify marks the errors no retry can fix as permanent, so the message

@@ -144,7 +144,7 @@ func (p *scriptedPSP) Refund(context.Context, string, command.RefundRequest) (co
 type fixture struct {
 	repo    *memoryRepository
 	psp     *scriptedPSP
-	handle  consumer.Handler
+	handle  func(ctx context.Context, msg consumer.Message) error
 	orderID string
 }
 
@@ -158,7 +158,9 @@ func newFixture() *fixture {
 		ChargePayment:  charge,
 		RefundPayment:  command.NewRefundPayment(repo, psp, 50*time.Millisecond, log),
 	}}
-	return &fixture{repo: repo, psp: psp, handle: ports.EventHandler(a), orderID: uuid.NewString()}
+	h := ports.EventHandler(a)
+	handle := func(ctx context.Context, msg consumer.Message) error { return h(ctx, []consumer.Message{msg}) }
+	return &fixture{repo: repo, psp: psp, handle: handle, orderID: uuid.NewString()}
 }
 
 func (f *fixture) message(ev schema.Event) consumer.Message {

@@ -6,8 +6,15 @@
 // capped exponential backoff, without moving past the message; a message that
 // can never be handled (undecodable, unknown type, or a handler error marked
 // Permanent) is published to the dead-letter topic with the reason and its
-// origin, and the partition moves on. Shutdown finishes the message in hand,
+// origin, and the partition moves on. Shutdown finishes the batch in hand,
 // commits the stored offsets and flushes the dead-letter producer.
+//
+// Handlers take messages in batches: a worker hands its handler every
+// message that waited in its partition's queue (up to MaxBatch), so under
+// load one transaction, one commit and one round of I/O serve many messages,
+// while a lone message is handled at once. A batch that fails is handed to
+// the handler again one message at a time, so the message at fault is
+// retried or dead-lettered alone and the others go through.
 //
 // Pair it with the inbox package for effectively-once effects.
 package consumer
@@ -41,9 +48,45 @@ type Message struct {
 	Headers []schema.MessageHeader
 }
 
-// Handler handles one message. A nil error stores the offset; an error marked
-// Permanent dead-letters the message; any other error is retried.
-type Handler func(ctx context.Context, msg Message) error
+// Handler handles messages of one partition, in the order Kafka holds them.
+// A nil error stores the offsets of all of them. After an error — of any
+// kind — the consumer hands the same messages to the handler again one at a
+// time: then an error marked Permanent dead-letters that message, and any
+// other error is retried with backoff. A handler must therefore leave no
+// effect behind when it fails (its effects commit in one transaction, or not
+// at all), or its effects must be idempotent (the inbox makes them so).
+type Handler func(ctx context.Context, msgs []Message) error
+
+// PerMessage adapts a function that handles one message at a time into a
+// Handler: it stops at the first error, which the consumer then treats as
+// above. Use it for handlers whose effects are idempotent per message.
+func PerMessage(h func(ctx context.Context, msg Message) error) Handler {
+	return func(ctx context.Context, msgs []Message) error {
+		for _, msg := range msgs {
+			if err := h(ctx, msg); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// Filter returns a Handler that gives h only the messages keep accepts, and
+// none of its time to a batch without any.
+func Filter(keep func(Message) bool, h Handler) Handler {
+	return func(ctx context.Context, msgs []Message) error {
+		kept := msgs[:0:0]
+		for _, msg := range msgs {
+			if keep(msg) {
+				kept = append(kept, msg)
+			}
+		}
+		if len(kept) == 0 {
+			return nil
+		}
+		return h(ctx, kept)
+	}
+}
 
 type permanentError struct{ err error }
 
@@ -88,6 +131,12 @@ type Config struct {
 	HandlerTimeout time.Duration
 	// QueueSize is how many fetched messages may wait per partition.
 	QueueSize int
+	// MaxBatch is the most messages handed to the handler at once.
+	MaxBatch int
+	// Types, if set, are the only event types the handler is given: other
+	// messages (told by their event-type header) are passed over without
+	// being decoded, and their offsets stored.
+	Types []string
 }
 
 func (c *Config) setDefaults() {
@@ -105,6 +154,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = 256
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = 256
 	}
 }
 
@@ -131,6 +183,7 @@ type Consumer struct {
 	kc  *kafka.Consumer
 	dlq *kafka.Producer
 
+	types   map[string]bool // nil: every type
 	workers map[partition]*worker
 	ready   chan struct{}
 	once    sync.Once
@@ -151,8 +204,15 @@ func New(cfg Config, codec *schema.Codec, handler Handler, log *slog.Logger) (*C
 		kc.Close()
 		return nil, fmt.Errorf("new dead-letter producer: %w", err)
 	}
+	var types map[string]bool
+	if len(cfg.Types) > 0 {
+		types = make(map[string]bool, len(cfg.Types))
+		for _, t := range cfg.Types {
+			types[t] = true
+		}
+	}
 	return &Consumer{
-		cfg: cfg, codec: codec, handler: handler,
+		cfg: cfg, codec: codec, handler: handler, types: types,
 		log:     log.With("consumer_group", cfg.Group),
 		kc:      kc,
 		dlq:     dlq,
@@ -308,33 +368,123 @@ func (w *worker) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case m := <-w.queue:
-			if !w.process(ctx, m) {
+			if !w.processBatch(ctx, w.drain(m)) {
 				return
 			}
 		}
 	}
 }
 
-// process handles m until it succeeds or is dead-lettered, then stores its
-// offset. It returns false if it was stopped before that.
-func (w *worker) process(ctx context.Context, m *kafka.Message) bool {
+// drain returns first and the messages queued behind it, up to MaxBatch.
+func (w *worker) drain(first *kafka.Message) []*kafka.Message {
+	batch := []*kafka.Message{first}
+	for len(batch) < w.c.cfg.MaxBatch {
+		select {
+		case m := <-w.queue:
+			batch = append(batch, m)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// wants reports whether the handler is to be given m: every message unless
+// Types is set, else those whose event-type header is listed, and those
+// without the header (which fail to decode and are dead-lettered).
+func (c *Consumer) wants(m *kafka.Message) bool {
+	if c.types == nil {
+		return true
+	}
+	for _, h := range m.Headers {
+		if h.Key == schema.HeaderEventType {
+			return c.types[string(h.Value)]
+		}
+	}
+	return true
+}
+
+// processBatch hands ms to the handler at once and stores the last offset.
+// If that fails, or a message cannot be decoded, it processes them one by
+// one instead, so only the message at fault is retried or dead-lettered. It
+// returns false if it was stopped before it was done.
+func (w *worker) processBatch(ctx context.Context, ms []*kafka.Message) bool {
 	c := w.c
-	env, err := c.codec.Decode(m.Value)
+	last := ms[len(ms)-1]
+	wanted := make([]*kafka.Message, 0, len(ms))
+	for _, m := range ms {
+		if c.wants(m) {
+			wanted = append(wanted, m)
+		}
+	}
+	switch len(wanted) {
+	case 0:
+		w.store(last)
+		return true
+	case 1:
+		if !w.process(ctx, wanted[0]) {
+			return false
+		}
+		w.store(last)
+		return true
+	}
+	msgs := make([]Message, len(wanted))
+	for i, m := range wanted {
+		msg, err := w.decode(m)
+		if err != nil {
+			return w.oneByOne(ctx, wanted, last)
+		}
+		msgs[i] = msg
+	}
+	if err := w.handle(context.WithoutCancel(ctx), msgs); err != nil {
+		c.log.DebugContext(ctx, "batch failed, handling its messages one by one", "messages", len(msgs), "err", err)
+		return w.oneByOne(ctx, wanted, last)
+	}
+	w.store(last)
+	return true
+}
+
+// oneByOne processes ms one at a time, then stores last's offset.
+func (w *worker) oneByOne(ctx context.Context, ms []*kafka.Message, last *kafka.Message) bool {
+	for _, m := range ms {
+		if !w.process(ctx, m) {
+			return false
+		}
+	}
+	w.store(last)
+	return true
+}
+
+// decode turns a Kafka message into a Message.
+func (w *worker) decode(m *kafka.Message) (Message, error) {
+	env, err := w.c.codec.Decode(m.Value)
 	if err != nil {
-		return w.deadLetter(ctx, m, fmt.Sprintf("undecodable: %v", err))
+		return Message{}, err
 	}
 	msg := Message{Envelope: env, Topic: *m.TopicPartition.Topic, Partition: m.TopicPartition.Partition,
 		Offset: int64(m.TopicPartition.Offset), Value: m.Value, Headers: make([]schema.MessageHeader, len(m.Headers))}
 	for i, h := range m.Headers {
 		msg.Headers[i] = schema.MessageHeader{Key: h.Key, Value: string(h.Value)}
 	}
+	return msg, nil
+}
+
+// process handles m until it succeeds or is dead-lettered, then stores its
+// offset. It returns false if it was stopped before that.
+func (w *worker) process(ctx context.Context, m *kafka.Message) bool {
+	c := w.c
+	msg, err := w.decode(m)
+	if err != nil {
+		return w.deadLetter(ctx, m, fmt.Sprintf("undecodable: %v", err))
+	}
+	env := msg.Envelope
 	hctx := logging.With(context.WithoutCancel(ctx),
 		"order_id", env.CorrelationID, "correlation_id", env.CorrelationID,
 		"event_id", env.ID, "event_type", env.Type)
 
 	delay := c.cfg.RetryInitial
 	for attempt := 1; ; attempt++ {
-		err := w.handle(hctx, msg)
+		err := w.handle(hctx, []Message{msg})
 		if err == nil {
 			break
 		}
@@ -353,7 +503,7 @@ func (w *worker) process(ctx context.Context, m *kafka.Message) bool {
 
 // handle runs the handler once, turning a panic into a permanent error so a
 // bug in one handler cannot kill the process in a loop.
-func (w *worker) handle(ctx context.Context, msg Message) (err error) {
+func (w *worker) handle(ctx context.Context, msgs []Message) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, w.c.cfg.HandlerTimeout)
 	defer cancel()
 	defer func() {
@@ -361,7 +511,7 @@ func (w *worker) handle(ctx context.Context, msg Message) (err error) {
 			err = Permanent(fmt.Errorf("handler panicked: %v", r))
 		}
 	}()
-	return w.c.handler(ctx, msg)
+	return w.c.handler(ctx, msgs)
 }
 
 func (w *worker) store(m *kafka.Message) {

@@ -27,6 +27,11 @@ func Migrations() pgmigrate.Set {
 // in the inbox. Its effects commit with the inbox row or not at all.
 type TxHandler func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error
 
+// BatchTxHandler handles a batch of messages inside the one transaction that
+// also records all of them in the inbox. It is given only the messages not
+// handled before, in their order.
+type BatchTxHandler func(ctx context.Context, tx pgx.Tx, msgs []consumer.Message) error
+
 // Transactor runs a function in a transaction: *eventstore.Store, which
 // also wakes the outbox relay after the commit.
 type Transactor interface {
@@ -34,21 +39,71 @@ type Transactor interface {
 }
 
 // Handler wraps h so that each event id is handled at most once by the
-// consumer called name. Errors from h roll the transaction back and are
-// returned as they are, so consumer.Permanent still sends to dead letters.
+// consumer called name, a whole batch in one transaction: the inbox rows
+// and every message's effects commit together, with one commit. Errors from
+// h roll the transaction back and are returned as they are, so the consumer
+// retries the batch message by message and consumer.Permanent still sends
+// the message at fault to dead letters.
 func Handler(db Transactor, name string, h TxHandler) consumer.Handler {
-	return func(ctx context.Context, msg consumer.Message) error {
-		return db.Tx(ctx, func(tx pgx.Tx) error {
-			first, err := Claim(ctx, tx, name, msg.Envelope.ID)
-			if err != nil {
+	return Batch(db, name, func(ctx context.Context, tx pgx.Tx, msgs []consumer.Message) error {
+		for _, msg := range msgs {
+			if err := h(ctx, tx, msg); err != nil {
 				return err
 			}
-			if !first {
-				return nil
+		}
+		return nil
+	})
+}
+
+// Batch is Handler for a handler that takes the batch's new messages at once.
+func Batch(db Transactor, name string, h BatchTxHandler) consumer.Handler {
+	return func(ctx context.Context, msgs []consumer.Message) error {
+		return db.Tx(ctx, func(tx pgx.Tx) error {
+			fresh, err := ClaimMessages(ctx, tx, name, msgs)
+			if err != nil || len(fresh) == 0 {
+				return err
 			}
-			return h(ctx, tx, msg)
+			return h(ctx, tx, fresh)
 		})
 	}
+}
+
+// ClaimMessages records the event ids of msgs for consumer inside tx, in one
+// statement, and returns the messages whose ids were not recorded before (a
+// message repeated within msgs counts once), in their order.
+func ClaimMessages(ctx context.Context, tx pgx.Tx, consumer string, msgs []consumer.Message) ([]consumer.Message, error) {
+	if len(msgs) == 1 {
+		first, err := Claim(ctx, tx, consumer, msgs[0].Envelope.ID)
+		if err != nil || !first {
+			return nil, err
+		}
+		return msgs, nil
+	}
+	ids := make([]string, len(msgs))
+	for i, msg := range msgs {
+		ids[i] = msg.Envelope.ID
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id) SELECT $1, id FROM unnest($2::uuid[]) AS id
+		ON CONFLICT DO NOTHING RETURNING event_id::text`, consumer, ids)
+	if err != nil {
+		return nil, fmt.Errorf("inbox claim: %w", err)
+	}
+	claimed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("inbox claim: %w", err)
+	}
+	fresh := make(map[string]bool, len(claimed))
+	for _, id := range claimed {
+		fresh[id] = true
+	}
+	out := msgs[:0:0]
+	for _, msg := range msgs {
+		if fresh[msg.Envelope.ID] {
+			out = append(out, msg)
+			delete(fresh, msg.Envelope.ID) // a repeat within the batch is not new
+		}
+	}
+	return out, nil
 }
 
 // Claim records eventID for consumer inside tx and reports whether this is

@@ -29,13 +29,8 @@ type SagasIn func(tx pgx.Tx) command.SagaRepository
 // transaction.
 func NewHandler(db inbox.Transactor, application app.Application, sagas SagasIn) consumer.Handler {
 	h := handler{commands: application.Commands, sagas: sagas}
-	handle := inbox.Handler(db, InboxName, h.handle)
-	return func(ctx context.Context, msg consumer.Message) error {
-		if !reactsTo(msg.Envelope.Payload) {
-			return nil
-		}
-		return handle(ctx, msg)
-	}
+	return consumer.Filter(func(msg consumer.Message) bool { return reactsTo(msg.Envelope.Payload) },
+		inbox.Handler(db, InboxName, h.handle))
 }
 
 func reactsTo(e schema.Event) bool {
