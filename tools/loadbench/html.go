@@ -65,6 +65,10 @@ td:first-child,th:first-child{text-align:left} .met{color:#176a1d;font-weight:60
 	p(`<tr><td>Postgres single-row commit (fsync on)</td><td>%s</td><td>%s ms</td><td>%s ms</td></tr>`, measure.Thousands(c.PGCommitsPerSec), fmtMs(c.PGCommit.P50), fmtMs(c.PGCommit.P99))
 	p(`<tr><td>Kafka produce → consume round trip</td><td>%s</td><td>%s ms</td><td>%s ms</td></tr>`, measure.Thousands(c.KafkaPerSec), fmtMs(c.Kafka.P50), fmtMs(c.Kafka.P99))
 	p(`<tr><td>Commits per order</td><td colspan="3">%.1f (%s)</td></tr>`, r.CommitsPerOrder, e(commitsByDB(r.CommitsByDatabase)))
+	p(`<tr><td>CPU per order at %d/s (system processes; whole machine)</td><td colspan="3">%.1f ms (%s); %.1f ms</td></tr>`,
+		r.KneeStep, r.CPUMsPerOrder, e(perProcess(r.CPUMsPerOrderByProcess, "%.1f")), r.CPUMsPerOrderBusy)
+	p(`<tr><td>Commits per order at %d/s</td><td colspan="3">%.1f (%s)</td></tr>`,
+		r.KneeStep, r.KneeCommitsPerOrder, e(perProcess(r.KneeCommitsPerOrderByService, "%.1f")))
 	p(`<tr><td>Postgres-bound orders/s</td><td colspan="3">%s; knee = %s of it</td></tr>`, measure.Thousands(r.PGBound), measure.Percent(r.KneeShare))
 	p(`<tr><td>At half the knee: mutation answered</td><td colspan="3">p50 %s ms, p99 %s ms</td></tr>`, fmtMs(half.Mutation.P50), fmtMs(half.Mutation.P99))
 	p(`<tr><td>At half the knee: declined → CANCELLED pushed</td><td colspan="3">p50 %s ms, p99 %s ms</td></tr>`, fmtMs(half.Cancelled.P50), fmtMs(half.Cancelled.P99))
@@ -117,6 +121,10 @@ td:first-child,th:first-child{text-align:left} .met{color:#176a1d;font-weight:60
 	p(`</tr><tr><th>busy</th>`)
 	for _, s := range r.Steps {
 		p(`<th>%.2f</th>`, s.CPUBusy)
+	}
+	p(`</tr><tr><th>ms per order (system)</th>`)
+	for _, s := range r.Steps {
+		p(`<th>%.1f</th>`, s.CPUMsPerOrderTotal)
 	}
 	p(`</tr></table><p class="meta">%s</p></body></html>`, e(r.Command))
 	return b.String()

@@ -133,7 +133,10 @@ func results() loadbench.Results {
 	step := func(kind string, rate int, pass bool, p99 float64) loadbench.StepResult {
 		s := loadbench.StepResult{Kind: kind, Offered: rate, WindowSeconds: 5, Measured: 5 * rate, Completed: float64(rate),
 			Final: dist(10, p99), Paid: dist(9, p99), Cancelled: dist(20, p99), Mutation: dist(3, 8), Pass: pass,
-			CPU: map[string]float64{"loadbench": 0.1, "gateway": 0.3, "postgres:order": 0.2, "kafka": 0.2}, CPUBusy: 0.9}
+			CPU: map[string]float64{"loadbench": 0.1, "gateway": 0.3, "postgres:order": 0.2, "kafka": 0.2}, CPUBusy: 0.9,
+			CPUMsPerOrder:      map[string]float64{"gateway": 300 / float64(rate), "postgres:order": 200 / float64(rate), "kafka": 200 / float64(rate)},
+			CPUMsPerOrderTotal: 700 / float64(rate), CPUMsPerOrderBusy: 900 / float64(rate),
+			CommitsPerOrder: map[string]float64{"order": 2, "payment": 2, "compensation": 1}, CommitsPerOrderTotal: 5}
 		if !pass {
 			s.Late = 3
 		}
@@ -160,8 +163,18 @@ func TestFinishDerivesTheHeadlineAndTheVerdicts(t *testing.T) {
 	require.Equal(t, 22.0, r.P99)
 	require.Equal(t, 600.0, r.PGBound, "6,000 commits/s ÷ 10 per order")
 	require.InDelta(t, 0.667, r.KneeShare, 0.001)
-	require.Equal(t, loadbench.Targets{Knee: false, P50: true, P99: true, CeilingShare: true, NoLoss: true, NoViolation: true}, r.Targets)
+	require.Equal(t, 400, r.KneeStep, "CPU and commits are the knee's")
+	require.Equal(t, 1.75, r.CPUMsPerOrder, "0.7 cores of the system's processes at 400 orders/s")
+	require.Equal(t, 2.25, r.CPUMsPerOrderBusy)
+	require.Equal(t, 5.0, r.KneeCommitsPerOrder)
+	require.Equal(t, loadbench.Targets{Knee: false, P50: true, P99: true, CeilingShare: true, CPU: true, Commits: true,
+		NoLoss: true, NoViolation: true}, r.Targets)
 	require.True(t, r.OK, "missing a target is not a failed run")
+
+	r.Steps[2].CPUMsPerOrderTotal, r.Steps[2].CommitsPerOrderTotal = 4.5, 6.5
+	r.Finish()
+	require.False(t, r.Targets.CPU, "4.5 ms per order misses ≤ 4")
+	require.False(t, r.Targets.Commits, "6.5 commits per order miss ≤ 6")
 
 	r.OrdersLost = 1
 	r.Finish()
@@ -183,6 +196,7 @@ func TestJSONHasTheFieldsTheIssueNames(t *testing.T) {
 	for key, want := range map[string]any{
 		"knee_orders_per_second": 400.0, "p50_ms": 9.0, "p99_ms": 22.0, "orders_total": 9000.0, "orders_lost": 0.0,
 		"pg_commit_ceiling_tps": 6000.0, "commits_per_order": 10.0, "kafka_roundtrip_p50_ms": 4.0,
+		"cpu_ms_per_order": 1.75, "commits_per_order_at_knee": 5.0,
 	} {
 		require.Equal(t, want, got[key], key)
 	}

@@ -2,6 +2,7 @@ package loadbench
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -41,6 +42,12 @@ func (r Results) Markdown() string {
 		c.Writers, measure.Thousands(c.PGCommitsPerSec), fmtMs(c.PGCommit.P50))
 	p("| Commits per order (`xact_commit` of the 4 service databases ÷ orders ended) | %.1f (%s) | |\n",
 		r.CommitsPerOrder, commitsByDB(r.CommitsByDatabase))
+	p("| CPU per order at %s orders/s, summed over the system's processes (not the load generator); the whole machine's busy time | **%.1f ms** (%s); %.1f ms | ≤ %g ms: **%s** |\n",
+		measure.Thousands(float64(r.KneeStep)), r.CPUMsPerOrder, perProcess(r.CPUMsPerOrderByProcess, "%.1f"), r.CPUMsPerOrderBusy,
+		TargetCPUMsPerOrder, measure.Met(r.Targets.CPU))
+	p("| Commits per order at %s orders/s, by service | **%.1f** (%s) | ≤ %g: **%s** |\n",
+		measure.Thousands(float64(r.KneeStep)), r.KneeCommitsPerOrder, perProcess(r.KneeCommitsPerOrderByService, "%.1f"),
+		TargetCommitsPerOrder, measure.Met(r.Targets.Commits))
 	p("| Postgres-bound ceiling (commits/s ÷ commits per order); knee as a share of it | %s orders/s; **%s** | ≥ %s: **%s** |\n",
 		measure.Thousands(r.PGBound), measure.Percent(r.KneeShare), measure.Percent(TargetCeilingShare), measure.Met(r.Targets.CeilingShare))
 	p("| Kafka produce → consume round trip, %d writers: p50 / p99; round trips/s | %s / %s ms; %s/s | |\n",
@@ -104,6 +111,10 @@ func (r Results) Markdown() string {
 	p("\n| **busy** |")
 	for _, s := range cols {
 		p(" %.2f |", s.CPUBusy)
+	}
+	p("\n| **ms of CPU per order**, system processes (whole machine) |")
+	for _, s := range cols {
+		p(" %.1f (%.1f) |", s.CPUMsPerOrderTotal, s.CPUMsPerOrderBusy)
 	}
 	p("\n\nOpen loop: orders start on a fixed schedule whatever the system does, and latency counts from the scheduled "+
 		"start (no coordinated omission). Each order is a `createOrder` over HTTP POST (%s of them with `%s`, the rest "+
@@ -171,4 +182,23 @@ func (r Results) Summary() string {
 		r.Knee, TargetKneePerSec, measure.Met(r.Targets.Knee), r.HalfKneeRate, fmtMs(r.P50), TargetP50.Milliseconds(), measure.Met(r.Targets.P50),
 		fmtMs(r.P99), TargetP99.Milliseconds(), measure.Met(r.Targets.P99), 100*r.KneeShare, measure.Thousands(r.PGBound),
 		measure.Met(r.Targets.CeilingShare), r.OrdersTotal, r.OrdersLost, r.Invariants.ViolationCount)
+}
+
+// perProcess lists figures by name, largest first: "kafka 12.0, gateway 8.1".
+func perProcess(figures map[string]float64, format string) string {
+	names := make([]string, 0, len(figures))
+	for n := range figures {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if figures[names[i]] != figures[names[j]] {
+			return figures[names[i]] > figures[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + " " + fmt.Sprintf(format, figures[n])
+	}
+	return strings.Join(parts, ", ")
 }

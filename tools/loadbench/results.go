@@ -46,6 +46,19 @@ type Results struct {
 	PGBound           float64            `json:"pg_bound_orders_per_second"`
 	KneeShare         float64            `json:"knee_share_of_pg_bound"`
 	CommitsByDatabase map[string]float64 `json:"commits_per_order_by_database"`
+	// KneeStep is the offered rate whose CPU and commits the next fields
+	// give: the knee's step (the highest that passed), or the run at half
+	// the knee if no step passed.
+	KneeStep int `json:"cpu_and_commits_at_orders_per_second"`
+	// CPUMsPerOrder sums the system's processes' CPU per order at KneeStep
+	// (not the load generator); CPUMsPerOrderBusy is the whole machine's.
+	CPUMsPerOrder          float64            `json:"cpu_ms_per_order"`
+	CPUMsPerOrderBusy      float64            `json:"cpu_ms_per_order_busy"`
+	CPUMsPerOrderByProcess map[string]float64 `json:"cpu_ms_per_order_by_process"`
+	// KneeCommitsPerOrder is the service databases' commits per order at
+	// KneeStep, in total and by service.
+	KneeCommitsPerOrder          float64            `json:"commits_per_order_at_knee"`
+	KneeCommitsPerOrderByService map[string]float64 `json:"commits_per_order_at_knee_by_service"`
 
 	Targets    Targets          `json:"targets"`
 	Invariants InvariantsResult `json:"invariants"`
@@ -92,13 +105,15 @@ type Targets struct {
 	P50          bool `json:"p50_at_most_25ms"`
 	P99          bool `json:"p99_at_most_100ms"`
 	CeilingShare bool `json:"at_least_40_percent_of_pg_bound"`
+	CPU          bool `json:"cpu_at_most_4ms_per_order"`
+	Commits      bool `json:"commits_at_most_6_per_order"`
 	NoLoss       bool `json:"no_order_lost"`
 	NoViolation  bool `json:"no_invariant_violated"`
 }
 
 // All reports whether every target was met.
 func (t Targets) All() bool {
-	return t.Knee && t.P50 && t.P99 && t.CeilingShare && t.NoLoss && t.NoViolation
+	return t.Knee && t.P50 && t.P99 && t.CeilingShare && t.CPU && t.Commits && t.NoLoss && t.NoViolation
 }
 
 // InvariantsResult is what the invariant checker found after the run.
@@ -108,6 +123,21 @@ type InvariantsResult struct {
 	Charges        int      `json:"charges_checked"`
 	ViolationCount int      `json:"violation_count"`
 	Violations     []string `json:"violations,omitempty"` // the first few
+}
+
+// kneeStep returns the highest ramp step that passed, or else the run at
+// half the knee.
+func (r Results) kneeStep() (StepResult, bool) {
+	var best *StepResult
+	for i, s := range r.Steps {
+		if s.Kind == "ramp" && s.Pass && (best == nil || s.Offered > best.Offered) {
+			best = &r.Steps[i]
+		}
+	}
+	if best != nil {
+		return *best, true
+	}
+	return r.HalfKneeStep()
 }
 
 // HalfKneeStep returns the run at half the knee, if there was one.
@@ -169,11 +199,18 @@ func (r *Results) Finish() {
 	if s, ok := r.HalfKneeStep(); ok {
 		r.HalfKneeRate, r.P50, r.P99, r.P999 = s.Offered, s.Paid.P50, s.Paid.P99, s.Paid.P999
 	}
+	if s, ok := r.kneeStep(); ok {
+		r.KneeStep = s.Offered
+		r.CPUMsPerOrder, r.CPUMsPerOrderBusy, r.CPUMsPerOrderByProcess = s.CPUMsPerOrderTotal, s.CPUMsPerOrderBusy, s.CPUMsPerOrder
+		r.KneeCommitsPerOrder, r.KneeCommitsPerOrderByService = s.CommitsPerOrderTotal, s.CommitsPerOrder
+	}
 	r.Targets = Targets{
 		Knee:         r.Knee >= TargetKneePerSec,
 		P50:          r.HalfKneeRate > 0 && r.P50 <= msOf(TargetP50),
 		P99:          r.HalfKneeRate > 0 && r.P99 <= msOf(TargetP99),
 		CeilingShare: r.KneeShare >= TargetCeilingShare,
+		CPU:          r.KneeStep > 0 && r.CPUMsPerOrder <= TargetCPUMsPerOrder,
+		Commits:      r.KneeStep > 0 && r.KneeCommitsPerOrder > 0 && r.KneeCommitsPerOrder <= TargetCommitsPerOrder,
 		NoLoss:       r.OrdersLost == 0,
 		NoViolation:  r.Invariants.OK,
 	}

@@ -2,9 +2,11 @@ package loadbench
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/orderflow/orderflow/tools/measure"
 )
@@ -36,7 +38,20 @@ type StepResult struct {
 	MaxSendLagMs float64            `json:"max_send_lag_ms"`
 	CPU          map[string]float64 `json:"cpu_cores"`
 	CPUBusy      float64            `json:"cpu_busy_cores"`
-	Pass         bool               `json:"pass"`
+	// CPUMsPerOrder is each process group's CPU time per order of the
+	// window (ms); CPUMsPerOrderTotal sums the system's processes (the
+	// services, Postgres, Kafka, NATS, Redis: not the load generator),
+	// CPUMsPerOrderBusy is all of the machine's busy time, kernel and
+	// generator included.
+	CPUMsPerOrder      map[string]float64 `json:"cpu_ms_per_order"`
+	CPUMsPerOrderTotal float64            `json:"cpu_ms_per_order_total"`
+	CPUMsPerOrderBusy  float64            `json:"cpu_ms_per_order_busy"`
+	// CommitsPerOrder is each service database's committed transactions
+	// during the window per order of the window; CommitsPerOrderTotal sums
+	// them.
+	CommitsPerOrder      map[string]float64 `json:"commits_per_order"`
+	CommitsPerOrderTotal float64            `json:"commits_per_order_total"`
+	Pass                 bool               `json:"pass"`
 	// StoppedEarly says the step stopped offering load once a measured
 	// order was late: its verdict was known, and more would only have
 	// built a backlog. Its window ends there.
@@ -66,6 +81,7 @@ func (r *runner) runStep(ctx, orderCtx context.Context, kind string, rate int, w
 		received: map[*outcome]bool{},
 	}
 	cpu := measure.WatchCPU(ctx, w, classify)
+	commits := r.watchCommits(ctx, w)
 	oldest := 0 // the first order that may still be in flight
 	for i := 0; ; i++ {
 		at := Arrival(start, rate, i)
@@ -105,6 +121,7 @@ func (r *runner) runStep(ctx, orderCtx context.Context, kind string, rate int, w
 	s.collect(ctx, time.Now().Add(r.cfg.Drain))
 	use := cpu()
 	s.result.CPU, s.result.CPUBusy = use.Groups, use.Busy
+	s.perOrder(commits())
 	s.summarise(r.cfg)
 	if !s.result.Pass {
 		// Let the system work off the backlog, so that the next step
@@ -113,6 +130,73 @@ func (r *runner) runStep(ctx, orderCtx context.Context, kind string, rate int, w
 		measure.SleepUntil(ctx, time.Now().Add(time.Second))
 	}
 	return s, ctx.Err()
+}
+
+// perOrder divides the window's CPU and commits by the orders it offered
+// (at a passing step, the orders it handled).
+func (s *stepRun) perOrder(commits map[string]int64) {
+	orders := float64(s.result.Offered) * s.window.Seconds()
+	if orders <= 0 {
+		return
+	}
+	r := &s.result
+	r.CPUMsPerOrder = map[string]float64{}
+	for g, cores := range r.CPU {
+		ms := cores * s.window.Seconds() * 1000 / orders
+		r.CPUMsPerOrder[g] = ms
+		if g != "loadbench" {
+			r.CPUMsPerOrderTotal += ms
+		}
+	}
+	r.CPUMsPerOrderBusy = r.CPUBusy * s.window.Seconds() * 1000 / orders
+	if commits == nil {
+		return
+	}
+	r.CommitsPerOrder = map[string]float64{}
+	for db, n := range commits {
+		r.CommitsPerOrder[db] = float64(n) / orders
+		r.CommitsPerOrderTotal += float64(n) / orders
+	}
+}
+
+// watchCommits counts the service databases' commits during w; wait
+// returns them (nil if they could not be read). It has a connection of its
+// own: the runner's is not safe for concurrent use.
+func (r *runner) watchCommits(ctx context.Context, w measure.Window) (wait func() map[string]int64) {
+	done := make(chan map[string]int64, 1)
+	go func() {
+		var out map[string]int64
+		defer func() { done <- out }()
+		conn, err := pgx.Connect(ctx, r.cfg.AdminDSN)
+		if err != nil {
+			r.log.Warn("commits per step: connect", "err", err)
+			return
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		if !measure.SleepUntil(ctx, w.Start) {
+			return
+		}
+		before, err := commitCounts(ctx, conn, ServiceDatabases)
+		if err != nil {
+			r.log.Warn("commits per step", "err", err)
+			return
+		}
+		// Backends report their statistics about once a second, which
+		// blurs both ends of the window alike.
+		if !measure.SleepUntil(ctx, w.End) {
+			return
+		}
+		after, err := commitCounts(ctx, conn, ServiceDatabases)
+		if err != nil {
+			r.log.Warn("commits per step", "err", err)
+			return
+		}
+		out = map[string]int64{}
+		for db, n := range after {
+			out[strings.TrimPrefix(db, "orderflow_")] = n - before[db]
+		}
+	}()
+	return func() map[string]int64 { return <-done }
 }
 
 // collect receives finished orders until all are in or deadline passes.
