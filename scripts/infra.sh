@@ -34,6 +34,7 @@ KAFKA_TOPICS=(
 HOST=127.0.0.1
 KAFKA_PORT=9092
 KAFKA_CONTROLLER_PORT=9093
+KAFKA_JMX_PORT=9101 # loopback only: the broker's request metrics, for the benchmarks
 PG_PORT=5432
 REDIS_PORT=6379
 NATS_PORT=4222
@@ -298,6 +299,9 @@ kafka_up() {
     setsid "$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
       -Dlog4j2.configurationFile="$KAFKA_LOG4J" -Dorderflow.kafka.log.level=INFO \
+      -Dcom.sun.management.jmxremote.port="$KAFKA_JMX_PORT" -Dcom.sun.management.jmxremote.rmi.port="$KAFKA_JMX_PORT" \
+      -Dcom.sun.management.jmxremote.host="$HOST" -Djava.rmi.server.hostname="$HOST" \
+      -Dcom.sun.management.jmxremote.authenticate=false -Dcom.sun.management.jmxremote.ssl=false \
       -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS" </dev/null >>"$KAFKA_LOG" 2>&1 9>&- &
     pid=$!
     printf '%s\n' "$pid" >"$RUN/kafka.pid"
@@ -663,6 +667,18 @@ export PG_ADMIN_DSN=postgres://$PG_APP_USER:$PG_APP_PASSWORD@$HOST:$PG_PORT/post
 EOF
 }
 
+# cmd_kafka_requests prints the broker's request counts since it started, one
+# "<request type> <count>" line each (JMX RequestMetrics, summed over API
+# versions): the benchmarks read it before and after a step.
+cmd_kafka_requests() {
+  ensure_java
+  port_open "$HOST" "$KAFKA_JMX_PORT" || die "kafka: no JMX on $HOST:$KAFKA_JMX_PORT (a broker started by an older infra.sh: restart it with 'stop kafka' and 'up')"
+  kafka_tool org.apache.kafka.tools.JmxTool --one-time true --report-format tsv \
+    --jmx-url "service:jmx:rmi:///jndi/rmi://$HOST:$KAFKA_JMX_PORT/jmxrmi" \
+    --object-name 'kafka.network:type=RequestMetrics,name=RequestsPerSec,request=*,version=*' --attributes Count 2>/dev/null |
+    awk -F'\t' 'match($1, /request=[A-Za-z]+/) { n[substr($1, RSTART+8, RLENGTH-8)] += $2 } END { for (k in n) print k, n[k] }'
+}
+
 usage() {
   sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
@@ -687,6 +703,7 @@ case "${1:-}" in
   stop)   cmd_stop_one "${2:-}" ;;
   status) cmd_status ;;
   env)    cmd_env ;;
+  kafka-requests) cmd_kafka_requests ;;
   -h|--help|help) usage ;;
   *)      usage >&2; exit 2 ;;
 esac

@@ -67,6 +67,8 @@ td:first-child,th:first-child{text-align:left} .met{color:#176a1d;font-weight:60
 	p(`<tr><td>Commits per order</td><td colspan="3">%.1f (%s)</td></tr>`, r.CommitsPerOrder, e(commitsByDB(r.CommitsByDatabase)))
 	p(`<tr><td>CPU per order at %d/s (system processes; whole machine)</td><td colspan="3">%.1f ms (%s); %.1f ms</td></tr>`,
 		r.KneeStep, r.CPUMsPerOrder, e(perProcess(r.CPUMsPerOrderByProcess, "%.1f")), r.CPUMsPerOrderBusy)
+	p(`<tr><td>Kafka requests per order at %d/s</td><td colspan="3">%.1f (%s)</td></tr>`,
+		r.KneeStep, r.KafkaRequestsPerOrder, e(perProcess(r.KafkaRequestsPerOrderByType, "%.1f")))
 	p(`<tr><td>Commits per order at %d/s</td><td colspan="3">%.1f (%s)</td></tr>`,
 		r.KneeStep, r.KneeCommitsPerOrder, e(perProcess(r.KneeCommitsPerOrderByService, "%.1f")))
 	p(`<tr><td>Postgres-bound orders/s</td><td colspan="3">%s; knee = %s of it</td></tr>`, measure.Thousands(r.PGBound), measure.Percent(r.KneeShare))

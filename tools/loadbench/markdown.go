@@ -48,6 +48,8 @@ func (r Results) Markdown() string {
 	p("| Commits per order at %s orders/s, by service | **%.1f** (%s) | ≤ %g: **%s** |\n",
 		measure.Thousands(float64(r.KneeStep)), r.KneeCommitsPerOrder, perProcess(r.KneeCommitsPerOrderByService, "%.1f"),
 		TargetCommitsPerOrder, measure.Met(r.Targets.Commits))
+	p("| Kafka requests per order at %s orders/s (broker's JMX request metrics), by type | %.1f (%s) | |\n",
+		measure.Thousands(float64(r.KneeStep)), r.KafkaRequestsPerOrder, perProcess(r.KafkaRequestsPerOrderByType, "%.1f"))
 	p("| Postgres-bound ceiling (commits/s ÷ commits per order); knee as a share of it | %s orders/s; **%s** | ≥ %s: **%s** |\n",
 		measure.Thousands(r.PGBound), measure.Percent(r.KneeShare), measure.Percent(TargetCeilingShare), measure.Met(r.Targets.CeilingShare))
 	p("| Kafka produce → consume round trip, %d writers: p50 / p99; round trips/s | %s / %s ms; %s/s | |\n",

@@ -59,6 +59,10 @@ type Results struct {
 	// KneeStep, in total and by service.
 	KneeCommitsPerOrder          float64            `json:"commits_per_order_at_knee"`
 	KneeCommitsPerOrderByService map[string]float64 `json:"commits_per_order_at_knee_by_service"`
+	// KafkaRequestsPerOrder is the broker's requests per order at
+	// KneeStep, in total and by request type.
+	KafkaRequestsPerOrder       float64            `json:"kafka_requests_per_order"`
+	KafkaRequestsPerOrderByType map[string]float64 `json:"kafka_requests_per_order_by_type,omitempty"`
 
 	Targets    Targets          `json:"targets"`
 	Invariants InvariantsResult `json:"invariants"`
@@ -203,6 +207,7 @@ func (r *Results) Finish() {
 		r.KneeStep = s.Offered
 		r.CPUMsPerOrder, r.CPUMsPerOrderBusy, r.CPUMsPerOrderByProcess = s.CPUMsPerOrderTotal, s.CPUMsPerOrderBusy, s.CPUMsPerOrder
 		r.KneeCommitsPerOrder, r.KneeCommitsPerOrderByService = s.CommitsPerOrderTotal, s.CommitsPerOrder
+		r.KafkaRequestsPerOrder, r.KafkaRequestsPerOrderByType = s.KafkaRequestsPerOrderTotal, s.KafkaRequestsPerOrder
 	}
 	r.Targets = Targets{
 		Knee:         r.Knee >= TargetKneePerSec,

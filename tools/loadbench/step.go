@@ -51,7 +51,11 @@ type StepResult struct {
 	// them.
 	CommitsPerOrder      map[string]float64 `json:"commits_per_order"`
 	CommitsPerOrderTotal float64            `json:"commits_per_order_total"`
-	Pass                 bool               `json:"pass"`
+	// KafkaRequestsPerOrder is the broker's requests per order of the
+	// window, by request type (JMX RequestMetrics); Total sums them.
+	KafkaRequestsPerOrder      map[string]float64 `json:"kafka_requests_per_order,omitempty"`
+	KafkaRequestsPerOrderTotal float64            `json:"kafka_requests_per_order_total,omitempty"`
+	Pass                       bool               `json:"pass"`
 	// StoppedEarly says the step stopped offering load once a measured
 	// order was late: its verdict was known, and more would only have
 	// built a backlog. Its window ends there.
@@ -82,6 +86,7 @@ func (r *runner) runStep(ctx, orderCtx context.Context, kind string, rate int, w
 	}
 	cpu := measure.WatchCPU(ctx, w, classify)
 	commits := r.watchCommits(ctx, w)
+	requests := watchKafkaRequests(ctx, w, float64(rate), r.log)
 	oldest := 0 // the first order that may still be in flight
 	for i := 0; ; i++ {
 		at := Arrival(start, rate, i)
@@ -122,6 +127,10 @@ func (r *runner) runStep(ctx, orderCtx context.Context, kind string, rate int, w
 	use := cpu()
 	s.result.CPU, s.result.CPUBusy = use.Groups, use.Busy
 	s.perOrder(commits())
+	s.result.KafkaRequestsPerOrder = requests()
+	for _, n := range s.result.KafkaRequestsPerOrder {
+		s.result.KafkaRequestsPerOrderTotal += n
+	}
 	s.summarise(r.cfg)
 	if !s.result.Pass {
 		// Let the system work off the backlog, so that the next step
