@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
+	"github.com/orderflow/orderflow/order/adapters/postgres"
 	"github.com/orderflow/orderflow/order/app"
 	"github.com/orderflow/orderflow/order/ports"
 	"github.com/orderflow/orderflow/platform/envconfig"
+	"github.com/orderflow/orderflow/platform/groupcommit"
 	"github.com/orderflow/orderflow/platform/service"
 )
 
@@ -21,6 +24,9 @@ const EnvPrefix = "ORDER_"
 // Config is the order service's configuration.
 type Config struct {
 	Service service.Config
+	// CommandBatch is the most createOrder or cancelOrder requests that
+	// share one transaction.
+	CommandBatch int `env:"COMMAND_BATCH" default:"64"`
 }
 
 // DefaultConfig returns the defaults that work with `make infra`.
@@ -34,7 +40,12 @@ func DefaultConfig() Config {
 }
 
 // Validate reports a missing or wrong setting.
-func (c Config) Validate() error { return c.Service.Validate() }
+func (c Config) Validate() error {
+	if c.CommandBatch < 1 {
+		return fmt.Errorf("ORDER_COMMAND_BATCH must be at least 1 (got %d)", c.CommandBatch)
+	}
+	return c.Service.Validate()
+}
 
 // Run runs the order service until ctx is done. ready, if not nil, receives
 // the HTTP address once the service listens.
@@ -46,9 +57,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	if err != nil {
 		return err
 	}
-	orders := app.New(svc.Store)
-	ports.NewHTTP(orders, log).Register(svc.Mux)
-	if err := svc.Consume([]string{svc.Topics.Payment, svc.Topics.Compensation}, ports.EventHandler(svc.Store, orders)); err != nil {
+	repo := postgres.NewRepository(svc.Store)
+	orders := postgres.NewOrders(repo)
+	application := app.New(orders, orders, time.Now, groupcommit.Config{MaxBatch: cfg.CommandBatch})
+	ports.NewHTTP(application, log).Register(svc.Mux)
+	if err := svc.Consume([]string{svc.Topics.Payment, svc.Topics.Compensation},
+		ports.EventHandler(svc.Store, repo, application.Commands)); err != nil {
 		return err
 	}
 	return svc.Run(ctx, ready)

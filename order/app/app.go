@@ -1,98 +1,77 @@
-// Package app holds the order service's use cases: the commands the gateway
-// sends (create, cancel), the query it may ask (get), and the reactions to
-// other services' events. One file per use case.
+// Package app gathers the order service's use cases — the commands that
+// change orders and the query that reads one — so the ports get them from
+// one place. It group-commits the gateway's commands: createOrder and
+// cancelOrder requests that arrive together share one transaction.
 package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
+	"github.com/orderflow/orderflow/order/app/command"
+	"github.com/orderflow/orderflow/order/app/query"
 	"github.com/orderflow/orderflow/order/domain"
-	"github.com/orderflow/orderflow/platform/eventstore"
-	"github.com/orderflow/orderflow/schema"
+	"github.com/orderflow/orderflow/platform/groupcommit"
 )
 
-// App runs the order use cases over the event store.
-type App struct {
-	pool  *pgxpool.Pool
-	store *eventstore.Store
-	now   func() time.Time
+// Application is every use case of the service.
+type Application struct {
+	Commands Commands
+	Queries  Queries
 }
 
-// New returns the order use cases.
-func New(store *eventstore.Store) *App {
-	return &App{pool: store.Pool(), store: store, now: time.Now}
+// Commands change orders.
+type Commands struct {
+	// CreateOrder and CancelOrder are group-committed: a request waits for
+	// the commit of the one transaction it shares with the requests that
+	// arrived with it, and gets its own answer or error.
+	CreateOrder *groupcommit.Batcher[command.CreateOrder, domain.Order]
+	CancelOrder *groupcommit.Batcher[command.CancelOrder, domain.Order]
+	// The reactions to other services' events decide in a unit of work the
+	// consumer opened for a batch of messages.
+	MarkPaid             command.MarkPaidHandler
+	DecideCancellation   command.DecideCancellationHandler
+	CompleteCancellation command.CompleteCancellationHandler
 }
 
-func stream(orderID string) eventstore.StreamID {
-	return eventstore.StreamID{Type: schema.AggregateOrder, ID: orderID}
+// Queries read orders.
+type Queries struct {
+	Order query.OrderHandler
 }
 
-// load folds order id from db; a missing order is a NOT_FOUND error.
-func (a *App) load(ctx context.Context, db eventstore.DB, orderID string) (*domain.Order, error) {
-	events, err := a.store.LoadTx(ctx, db, stream(orderID))
-	if errors.Is(err, eventstore.ErrStreamNotFound) {
-		return nil, domain.Errorf(domain.CodeNotFound, "order %s does not exist", orderID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load: %w", err)
-	}
-	return domain.Rehydrate(events)
+// Units runs fn on a unit of work in one transaction and commits what fn
+// recorded.
+type Units interface {
+	Update(ctx context.Context, fn func(ctx context.Context, orders command.Orders, keys command.Keys) error) error
 }
 
-// record appends events to the order at its loaded version inside tx and
-// applies them, so o reflects what was stored.
-func (a *App) record(ctx context.Context, tx pgx.Tx, o *domain.Order, events []schema.Event, cause schema.Cause) error {
-	if len(events) == 0 {
-		return nil
+// New returns the application. Commands run in units; the query reads
+// orders; now stamps recorded events.
+func New(units Units, orders query.OrderLoader, now command.Clock, batch groupcommit.Config) Application {
+	create, cancel := command.NewCreateOrdersHandler(now), command.NewCancelOrdersHandler(now)
+	return Application{
+		Commands: Commands{
+			CreateOrder: groupcommit.New(batch, func(ctx context.Context, cmds []command.CreateOrder) ([]command.Result, error) {
+				var out []command.Result
+				err := units.Update(ctx, func(ctx context.Context, orders command.Orders, keys command.Keys) error {
+					var err error
+					out, err = create.Handle(ctx, orders, keys, cmds)
+					return err
+				})
+				return out, err
+			}),
+			CancelOrder: groupcommit.New(batch, func(ctx context.Context, cmds []command.CancelOrder) ([]command.Result, error) {
+				var out []command.Result
+				err := units.Update(ctx, func(ctx context.Context, orders command.Orders, _ command.Keys) error {
+					var err error
+					out, err = cancel.Handle(ctx, orders, cmds)
+					return err
+				})
+				return out, err
+			}),
+			MarkPaid:             command.NewMarkPaidHandler(now),
+			DecideCancellation:   command.NewDecideCancellationHandler(now),
+			CompleteCancellation: command.NewCompleteCancellationHandler(now),
+		},
+		Queries: Queries{Order: query.NewOrderHandler(orders)},
 	}
-	envs := make([]schema.Envelope, len(events))
-	for i, ev := range events {
-		envs[i] = schema.New(schema.AggregateOrder, o.ID, ev, cause, a.now())
-	}
-	stored, err := a.store.AppendTx(ctx, tx, stream(o.ID), o.Version, envs)
-	if err != nil {
-		return fmt.Errorf("append: %w", err)
-	}
-	for _, env := range stored {
-		if err := o.Apply(env); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// react loads the order named by an incoming event inside tx, lets decide
-// choose what to record, and records it, caused by the incoming event.
-func (a *App) react(ctx context.Context, tx pgx.Tx, in schema.Envelope, orderID string,
-	decide func(o *domain.Order) ([]schema.Event, error)) error {
-	o, err := a.load(ctx, tx, orderID)
-	if err != nil {
-		return err
-	}
-	events, err := decide(o)
-	if err != nil {
-		return err
-	}
-	return a.record(ctx, tx, o, events, in.CausedBy())
-}
-
-// maxConflictRetries bounds how often a command reloads after another
-// writer changed the order first.
-const maxConflictRetries = 5
-
-// retryOnConflict runs fn again while it fails with a version conflict.
-func retryOnConflict(fn func() error) error {
-	var err error
-	for range maxConflictRetries {
-		if err = fn(); !errors.Is(err, eventstore.ErrConcurrency) {
-			return err
-		}
-	}
-	return domain.Errorf(domain.CodeConflict, "the order is being changed concurrently; retry")
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/orderflow/orderflow/order/api"
 	"github.com/orderflow/orderflow/order/app"
+	"github.com/orderflow/orderflow/order/app/command"
 	"github.com/orderflow/orderflow/order/domain"
 )
 
@@ -21,12 +22,12 @@ const maxBody = 256 << 10
 
 // HTTP serves the order command API.
 type HTTP struct {
-	app *app.App
+	app app.Application
 	log *slog.Logger
 }
 
 // NewHTTP returns the command API over a.
-func NewHTTP(a *app.App, log *slog.Logger) *HTTP { return &HTTP{app: a, log: log} }
+func NewHTTP(a app.Application, log *slog.Logger) *HTTP { return &HTTP{app: a, log: log} }
 
 // Register mounts the API's routes on mux.
 func (h *HTTP) Register(mux *http.ServeMux) {
@@ -44,7 +45,7 @@ func (h *HTTP) create(w http.ResponseWriter, r *http.Request) {
 	for i, it := range req.Items {
 		items[i] = domain.Item{SKU: it.SKU, Quantity: it.Quantity, UnitPrice: it.UnitPrice}
 	}
-	o, err := h.app.CreateOrder(r.Context(), app.CreateOrder{
+	o, err := h.app.Commands.CreateOrder.Do(r.Context(), command.CreateOrder{
 		NewOrder: domain.NewOrder{
 			CustomerID: req.CustomerID, Currency: req.Currency, Items: items, PaymentMethod: req.PaymentMethod,
 		},
@@ -68,7 +69,7 @@ func (h *HTTP) cancel(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 && !h.decode(w, r, &req) {
 		return
 	}
-	o, err := h.app.CancelOrder(r.Context(), app.CancelOrder{
+	o, err := h.app.Commands.CancelOrder.Do(r.Context(), command.CancelOrder{
 		OrderID: id, Note: req.Reason, RequestID: requestID(r), TraceParent: r.Header.Get("traceparent"),
 	})
 	if err != nil {
@@ -83,7 +84,7 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	o, err := h.app.GetOrder(r.Context(), id)
+	o, err := h.app.Queries.Order.Handle(r.Context(), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -149,7 +150,7 @@ func (h *HTTP) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, status, detail)
 }
 
-func view(o *domain.Order) api.Order {
+func view(o domain.Order) api.Order {
 	out := api.Order{
 		ID: o.ID, CustomerID: o.CustomerID, Status: string(o.Status), Currency: o.Currency, Total: o.Total,
 		PaymentID: o.PaymentID, CancellationReason: o.CancellationReason, CancellationNote: o.CancellationNote,
