@@ -6,11 +6,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -190,4 +192,76 @@ func TestReactsToCaptureAndCompensation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "CANCELLED", again.Status)
 	require.Equal(t, 3, again.Version)
+}
+
+// TestGroupCommittedCreatesFailAlone fires concurrent createOrders at the
+// service, among them an invalid one, one reusing an idempotency key with
+// other input, and two sending the same new key: only the invalid and the
+// conflicting fail, each caller gets its own order, and the orders were
+// committed together (events that share a transaction share its xmin).
+func TestGroupCommittedCreatesFailAlone(t *testing.T) {
+	f := start(t)
+	ctx := testenv.Context(t, time.Minute)
+	taken := validRequest()
+	taken.IdempotencyKey = "checkout-1"
+	first, err := f.client.CreateOrder(ctx, taken)
+	require.NoError(t, err)
+
+	const valid = 24
+	reqs := make([]api.CreateOrderRequest, 0, valid+4)
+	for i := range valid {
+		r := validRequest()
+		r.Items[0].Quantity = i + 1 // each answer tells whose it is
+		reqs = append(reqs, r)
+	}
+	invalid := validRequest()
+	invalid.Items[0].UnitPrice = 0
+	conflicting := taken
+	conflicting.Items = []api.Item{{SKU: "book", Quantity: 9, UnitPrice: 1250}}
+	twice := validRequest()
+	twice.IdempotencyKey = "checkout-2"
+	reqs = append(reqs, invalid, conflicting, twice, twice)
+
+	type answer struct {
+		order api.Order
+		err   error
+	}
+	answers := make([]answer, len(reqs))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Go(func() {
+			o, err := f.client.CreateOrder(ctx, r)
+			answers[i] = answer{o, err}
+		})
+	}
+	wg.Wait()
+
+	ids := map[string]bool{first.ID: true}
+	for i := range valid {
+		a := answers[i]
+		require.NoError(t, a.err, "valid request %d", i)
+		require.Equal(t, reqs[i].CustomerID, a.order.CustomerID, "request %d got its own order", i)
+		require.EqualValues(t, 1250*(i+1), a.order.Total, "request %d got its own order", i)
+		ids[a.order.ID] = true
+	}
+	require.Equal(t, api.CodeInvalid, client.Code(answers[valid].err), "the invalid request")
+	require.Equal(t, api.CodeConflict, client.Code(answers[valid+1].err), "the key reused with other input")
+	require.NoError(t, answers[valid+2].err)
+	require.NoError(t, answers[valid+3].err)
+	require.Equal(t, answers[valid+2].order.ID, answers[valid+3].order.ID, "one key, one order")
+	ids[answers[valid+2].order.ID] = true
+	require.Len(t, ids, valid+2)
+
+	rows, err := f.pool.Query(ctx, "SELECT stream_id FROM events")
+	require.NoError(t, err)
+	stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Len(t, stored, valid+2, "exactly the valid orders are stored, each once")
+	for _, id := range stored {
+		require.True(t, ids[id], "stored order %s was answered to a caller", id)
+	}
+	var transactions int
+	require.NoError(t, f.pool.QueryRow(ctx, "SELECT count(DISTINCT xmin::text) FROM events").Scan(&transactions))
+	require.Less(t, transactions, valid+2, "concurrent creates share transactions")
+	t.Logf("%d orders in %d transactions", valid+2, transactions)
 }
