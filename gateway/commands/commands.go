@@ -19,7 +19,10 @@ type Client struct {
 	orders *orderclient.Client
 }
 
-// New returns a client of the order service at baseURL.
+// New returns a client of the order service at baseURL. An hc without a
+// Transport gets a keep-alive pool sized for concurrent mutations
+// (orderclient.NewTransport), so a burst of them does not open a TCP
+// connection each.
 func New(baseURL string, hc *http.Client) *Client {
 	return &Client{orders: orderclient.New(baseURL, hc)}
 }
