@@ -10,7 +10,7 @@
 // as invalid input, fails alone) or fails as a whole (the transaction did not
 // commit). After a whole-batch failure every request of the batch is flushed
 // again alone, so the one that broke the transaction fails alone and the
-// others commit.
+// others commit — unless the flush marks the failure FailAll.
 package groupcommit
 
 import (
@@ -49,6 +49,21 @@ func (c *Config) setDefaults() {
 		c.Timeout = 30 * time.Second
 	}
 }
+
+// FailAll marks a flush error that is no request's fault and that a retry
+// could make worse — above all a failed COMMIT, whose outcome is unknown:
+// the batch is not flushed again request by request, every caller gets err.
+func FailAll(err error) error {
+	if err == nil {
+		return nil
+	}
+	return failAll{err}
+}
+
+type failAll struct{ err error }
+
+func (e failAll) Error() string { return e.err.Error() }
+func (e failAll) Unwrap() error { return e.err }
 
 // Batcher runs one flush at a time over the requests that wait.
 type Batcher[Req, Resp any] struct {
@@ -136,7 +151,10 @@ func (b *Batcher[Req, Resp]) take() []*call[Req, Resp] {
 
 func (b *Batcher[Req, Resp]) flushBatch(batch []*call[Req, Resp]) {
 	results, err := b.try(batch)
-	if err != nil && len(batch) > 1 {
+	var whole failAll
+	if errors.As(err, &whole) {
+		err = whole.err
+	} else if err != nil && len(batch) > 1 {
 		for _, c := range batch {
 			if c.ctx.Err() != nil { // gave up: not worth a transaction of its own
 				c.res = Result[Resp]{Err: err}

@@ -251,3 +251,38 @@ func TestConcurrentCallersUnderLoad(t *testing.T) {
 	}
 	require.Equal(t, 500, total, "every request flushed exactly once")
 }
+
+func TestAFailureMarkedFailAllIsEveryonesAndNotRetried(t *testing.T) {
+	errCommit := errors.New("commit: connection lost")
+	var (
+		mu      sync.Mutex
+		flushes int
+	)
+	entered, release := make(chan struct{}), make(chan struct{})
+	b := groupcommit.New(groupcommit.Config{}, func(ctx context.Context, reqs []int) ([]groupcommit.Result[int], error) {
+		mu.Lock()
+		flushes++
+		first := flushes == 1
+		mu.Unlock()
+		if first {
+			close(entered)
+			<-release
+			return []groupcommit.Result[int]{{Value: 0}}, nil
+		}
+		return nil, groupcommit.FailAll(fmt.Errorf("flush %d requests: %w", len(reqs), errCommit))
+	})
+	ctx := context.Background()
+	go func() { _, _ = b.Do(ctx, 0) }()
+	<-entered
+	answers := queue(t, b, ctx, 1, 2, 3)
+	close(release)
+
+	got := collect(t, answers, 3)
+	for _, req := range []int{1, 2, 3} {
+		require.ErrorIs(t, got[req].err, errCommit)
+		require.ErrorContains(t, got[req].err, "flush 3 requests")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, 2, flushes, "the failed batch is not flushed again request by request")
+}

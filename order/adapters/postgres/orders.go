@@ -6,12 +6,14 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orderflow/orderflow/order/app/command"
 	"github.com/orderflow/orderflow/order/domain"
 	"github.com/orderflow/orderflow/platform/eventstore"
+	"github.com/orderflow/orderflow/platform/groupcommit"
 	"github.com/orderflow/orderflow/schema"
 )
 
@@ -46,9 +48,11 @@ const maxConflictRetries = 5
 // Update runs fn on a unit of work in one transaction, with the
 // idempotency keys of that transaction, then saves every order fn recorded
 // to and commits. If an order moved meanwhile, the work is redone on the new
-// state; after maxConflictRetries it fails with CONFLICT.
+// state; after maxConflictRetries it fails with CONFLICT. A failed commit is
+// marked groupcommit.FailAll.
 func (o *Orders) Update(ctx context.Context, fn func(ctx context.Context, orders command.Orders, keys command.Keys) error) error {
 	for range maxConflictRetries {
+		saved := false
 		err := o.repo.Store().Tx(ctx, func(tx pgx.Tx) error {
 			unit, err := o.repo.Begin(ctx, tx)
 			if err != nil {
@@ -58,8 +62,15 @@ func (o *Orders) Update(ctx context.Context, fn func(ctx context.Context, orders
 				return err
 			}
 			_, err = unit.Save(ctx)
+			saved = err == nil
 			return err
 		})
+		if err != nil && saved {
+			// The COMMIT failed: whether it took effect is unknown, so the
+			// batch's commands must not be redone one by one (an order
+			// without an idempotency key would be created twice).
+			return groupcommit.FailAll(fmt.Errorf("commit: %w", err))
+		}
 		if !errors.Is(err, eventstore.ErrConcurrency) {
 			return err
 		}
