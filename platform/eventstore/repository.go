@@ -115,6 +115,17 @@ func (u *Unit[A]) Load(ctx context.Context, ids ...string) error {
 	return nil
 }
 
+// Fresh adds ids the caller just made up (new UUIDs) to the unit as streams
+// without events, without a query: Save appends to them as new streams and
+// fails with ErrConcurrency should one exist after all.
+func (u *Unit[A]) Fresh(ids ...string) {
+	for _, id := range ids {
+		if _, ok := u.entries[id]; !ok {
+			u.entries[id] = &entry[A]{state: u.repo.zero(id)}
+		}
+	}
+}
+
 func contains(ids []string, id string) bool {
 	for _, x := range ids {
 		if x == id {

@@ -148,3 +148,42 @@ func TestAppendManyRefusesAStreamTwice(t *testing.T) {
 	})
 	require.ErrorContains(t, err, "appears twice")
 }
+
+func TestAFreshStreamIsSavedWithoutALoadAndCannotOverwriteOne(t *testing.T) {
+	store, _ := newStore(t)
+	ctx := context.Background()
+	repo := newTotals(store)
+	fresh, existing := uuid.NewString(), uuid.NewString()
+	_, err := store.Append(ctx, eventstore.StreamID{Type: schema.AggregateOrder, ID: existing}, eventstore.NewStream,
+		[]schema.Envelope{paid(existing, 1)})
+	require.NoError(t, err)
+
+	require.NoError(t, store.Tx(ctx, func(tx pgx.Tx) error {
+		u, err := repo.Begin(ctx, tx)
+		require.NoError(t, err)
+		u.Fresh(fresh)
+		require.NoError(t, u.Record(ctx, fresh, paid(fresh, 7)))
+		_, err = u.Save(ctx)
+		return err
+	}))
+	got, version, err := repo.Load(ctx, store.Pool(), fresh)
+	require.NoError(t, err)
+	require.Equal(t, total{id: fresh, amount: 7, events: 1}, got)
+	require.Equal(t, 1, version)
+
+	err = store.Tx(ctx, func(tx pgx.Tx) error {
+		u, err := repo.Begin(ctx, tx)
+		require.NoError(t, err)
+		u.Fresh(existing)
+		_, version, err := u.Get(ctx, existing)
+		require.NoError(t, err)
+		require.Zero(t, version, "not loaded")
+		require.NoError(t, u.Record(ctx, existing, paid(existing, 100)))
+		_, err = u.Save(ctx)
+		return err
+	})
+	require.ErrorIs(t, err, eventstore.ErrConcurrency, "a stream taken to be fresh that exists")
+	got, _, err = repo.Load(ctx, store.Pool(), existing)
+	require.NoError(t, err)
+	require.Equal(t, total{id: existing, amount: 1, events: 1}, got)
+}
