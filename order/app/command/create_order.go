@@ -97,13 +97,17 @@ func (h CreateOrdersHandler) Handle(ctx context.Context, orders Orders, keys Key
 		}
 	}
 
-	load := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if id != "" {
-			load = append(load, id)
+	var fresh, replayed []string
+	for i, id := range ids {
+		switch {
+		case created[i] != nil:
+			fresh = append(fresh, id)
+		case id != "":
+			replayed = append(replayed, id)
 		}
 	}
-	if err := orders.Load(ctx, load...); err != nil {
+	orders.Fresh(fresh...)
+	if err := orders.Load(ctx, replayed...); err != nil {
 		return nil, err
 	}
 	for i, ev := range created {

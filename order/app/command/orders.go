@@ -19,6 +19,8 @@ import (
 type Orders interface {
 	// Load loads the orders of ids the unit does not hold yet, in one query.
 	Load(ctx context.Context, ids ...string) error
+	// Fresh adds orders of ids just made up, without a query.
+	Fresh(ids ...string)
 	// Get returns an order as decided so far, and its version (0: no such
 	// order).
 	Get(ctx context.Context, id string) (domain.Order, int, error)
