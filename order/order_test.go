@@ -265,3 +265,35 @@ func TestGroupCommittedCreatesFailAlone(t *testing.T) {
 	require.Less(t, transactions, valid+2, "concurrent creates share transactions")
 	t.Logf("%d orders in %d transactions", valid+2, transactions)
 }
+
+// TestGroupCommittedCancelsOfOneOrder sends concurrent cancels of one order,
+// and one of an order that does not exist: every cancel of the order gets it
+// CANCELLING, recorded once, and only the unknown one fails.
+func TestGroupCommittedCancelsOfOneOrder(t *testing.T) {
+	f := start(t)
+	ctx := testenv.Context(t, time.Minute)
+	o, err := f.client.CreateOrder(ctx, validRequest())
+	require.NoError(t, err)
+
+	const cancels = 12
+	errs := make([]error, cancels+1)
+	got := make([]api.Order, cancels)
+	var wg sync.WaitGroup
+	for i := range cancels {
+		wg.Go(func() {
+			got[i], errs[i] = f.client.CancelOrder(ctx, o.ID, api.CancelOrderRequest{Reason: "changed my mind"})
+		})
+	}
+	wg.Go(func() { _, errs[cancels] = f.client.CancelOrder(ctx, uuid.NewString(), api.CancelOrderRequest{}) })
+	wg.Wait()
+
+	for i := range cancels {
+		require.NoError(t, errs[i], "cancel %d", i)
+		require.Equal(t, "CANCELLING", got[i].Status)
+		require.Equal(t, 2, got[i].Version, "cancel %d: one cancellation recorded", i)
+	}
+	require.Equal(t, api.CodeNotFound, client.Code(errs[cancels]))
+	var events int
+	require.NoError(t, f.pool.QueryRow(ctx, "SELECT count(*) FROM events WHERE stream_id = $1", o.ID).Scan(&events))
+	require.Equal(t, 2, events)
+}
