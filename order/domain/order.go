@@ -149,14 +149,3 @@ func (o *Order) Apply(env schema.Envelope) error {
 	o.History = append(o.History, HistoryEntry{Type: env.Type, Version: env.Version, OccurredAt: env.OccurredAt})
 	return nil
 }
-
-// Rehydrate folds a stream into an order.
-func Rehydrate(events []schema.Envelope) (*Order, error) {
-	o := &Order{}
-	for _, env := range events {
-		if err := o.Apply(env); err != nil {
-			return nil, err
-		}
-	}
-	return o, nil
-}
