@@ -132,17 +132,21 @@ func Open(ctx context.Context, name string, cfg Config, log *slog.Logger, migrat
 // Consume adds a consumer group member that runs with the service. The group
 // is named after the service unless configured; handlers get each message
 // once, inside an inbox transaction, when they are wrapped with inbox.Handler.
-func (s *Service) Consume(topics []string, handler consumer.Handler) error {
+func (s *Service) Consume(topics []string, handler consumer.Handler, opts ...ConsumeOption) error {
 	group := s.cfg.ConsumerGroup
 	if group == "" {
 		group = s.cfg.TopicPrefix + s.Name
 	}
-	c, err := consumer.New(consumer.Config{
+	cfg := consumer.Config{
 		Brokers:         s.cfg.KafkaBrokers,
 		Group:           group,
 		Topics:          topics,
 		DeadLetterTopic: s.Topics.DeadLetter,
-	}, s.Codec, handler, s.Log)
+	}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	c, err := consumer.New(cfg, s.Codec, handler, s.Log)
 	if err != nil {
 		return fmt.Errorf("consumer: %w", err)
 	}
@@ -152,6 +156,15 @@ func (s *Service) Consume(topics []string, handler consumer.Handler) error {
 
 // Task is a background loop that runs until ctx is done.
 type Task func(ctx context.Context) error
+
+// ConsumeOption adjusts the consumer Consume starts.
+type ConsumeOption func(*consumer.Config)
+
+// OnlyTypes gives the handler only events of types: the others are passed
+// over by their type header, without being decoded (consumer.Config.Types).
+func OnlyTypes(types ...string) ConsumeOption {
+	return func(c *consumer.Config) { c.Types = types }
+}
 
 // Run serves HTTP, relays the outbox, runs the consumers and tasks until ctx
 // is done or one of them fails, then stops them all and closes the pool.
