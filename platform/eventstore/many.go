@@ -63,6 +63,16 @@ func (s *Store) LoadStreams(ctx context.Context, db DB, streamType string, ids [
 // ErrConcurrency, and tx must be rolled back (Store.Tx does): some of the
 // batch may have run.
 func (s *Store) AppendManyTx(ctx context.Context, tx pgx.Tx, appends []StreamAppend) ([][]schema.Envelope, error) {
+	if one, ok := single(appends); ok {
+		// One stream: the per-row statements are cheaper than unnest's.
+		out := make([][]schema.Envelope, len(appends))
+		stored, err := s.send(ctx, tx, appends[one].Stream, appends[one].Expected, appends[one].Events, false)
+		if err != nil {
+			return nil, err
+		}
+		out[one] = stored
+		return out, nil
+	}
 	var (
 		out         = make([][]schema.Envelope, len(appends))
 		seen        = make(map[StreamID]bool, len(appends))
@@ -156,6 +166,22 @@ func (s *Store) AppendManyTx(ctx context.Context, tx pgx.Tx, appends []StreamApp
 		return nil, appendError(err)
 	}
 	return out, nil
+}
+
+// single returns the index of the only append with events, if exactly one
+// has any and it has an expected version.
+func single(appends []StreamAppend) (int, bool) {
+	found := -1
+	for i, a := range appends {
+		if len(a.Events) == 0 {
+			continue
+		}
+		if found >= 0 || a.Expected < 0 {
+			return 0, false
+		}
+		found = i
+	}
+	return found, found >= 0
 }
 
 // appendError turns a unique violation (a version or an event id already
