@@ -11,9 +11,9 @@ import (
 	"github.com/orderflow/orderflow/platform/service"
 )
 
-// maxChargeBudget bounds the longest charge the PSP settings allow. The
-// consumer gives a message 60 s before it abandons and retries it; a charge
-// must settle well within that, or it would be retried from the start.
+// maxChargeBudget bounds the longest charge the PSP settings allow: a charge
+// must settle well within the default sweep grace period and the saga's
+// payment deadline, or it would routinely be taken over or time out.
 const maxChargeBudget = 45 * time.Second
 
 // EnvPrefix prefixes every environment variable of the payment service.
@@ -25,6 +25,25 @@ const EnvPrefix = "PAYMENT_"
 type Config struct {
 	Service service.Config
 	PSP     PSPConfig
+	Charges ChargesConfig
+}
+
+// ChargesConfig says how many charges run at once, how their outcomes are
+// batched, and when an interrupted charge is taken over.
+type ChargesConfig struct {
+	// Concurrency is the most charges (and refunds) under way at once.
+	Concurrency int `env:"CHARGE_CONCURRENCY" default:"64"`
+	// OutcomeBatch is the most charge outcomes recorded in one transaction.
+	OutcomeBatch int `env:"OUTCOME_BATCH" default:"64"`
+	// SweepGrace is how long a charge is left to the process that requested
+	// it before the sweep charges it again (same idempotency key). Above a
+	// charge's budget, a sweep only ever takes over charges that were
+	// interrupted; below it, it may also repeat one still under way in
+	// another replica, which the PSP answers as a replay.
+	SweepGrace time.Duration `env:"SWEEP_GRACE" default:"15s"`
+	// SweepInterval is how often the sweep looks for charges owed longer
+	// than the grace period.
+	SweepInterval time.Duration `env:"SWEEP_INTERVAL" default:"5s"`
 }
 
 // PSPConfig says where the card processor is and how hard to insist on it.
@@ -67,6 +86,14 @@ func (c Config) Validate() error {
 	} else if b := c.PSP.RetryPolicy().Budget(); b > maxChargeBudget {
 		errs = append(errs, fmt.Errorf("%sPSP_*: a charge could take %s, more than the %s a message may be handled for; "+
 			"lower the attempts, the timeout or the backoff", EnvPrefix, b, maxChargeBudget))
+	}
+	switch {
+	case c.Charges.Concurrency < 1:
+		errs = append(errs, fmt.Errorf("%sCHARGE_CONCURRENCY must be at least 1", EnvPrefix))
+	case c.Charges.OutcomeBatch < 1:
+		errs = append(errs, fmt.Errorf("%sOUTCOME_BATCH must be at least 1", EnvPrefix))
+	case c.Charges.SweepGrace <= 0 || c.Charges.SweepInterval <= 0:
+		errs = append(errs, fmt.Errorf("%sSWEEP_GRACE and %sSWEEP_INTERVAL must be positive", EnvPrefix, EnvPrefix))
 	}
 	return errors.Join(errs...)
 }

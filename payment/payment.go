@@ -12,13 +12,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
+	"time"
 
 	"github.com/orderflow/orderflow/payment/adapters"
+	"github.com/orderflow/orderflow/payment/adapters/postgres"
 	"github.com/orderflow/orderflow/payment/app"
 	"github.com/orderflow/orderflow/payment/app/command"
 	"github.com/orderflow/orderflow/payment/app/query"
 	"github.com/orderflow/orderflow/payment/ports"
+	"github.com/orderflow/orderflow/platform/groupcommit"
 	"github.com/orderflow/orderflow/platform/service"
 )
 
@@ -32,31 +34,36 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	svc, err := service.Open(ctx, name, cfg.Service, log)
+	svc, err := service.Open(ctx, name, cfg.Service, log, postgres.Migrations())
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
-
-	psp := adapters.NewPSP(cfg.PSP.URL, &http.Client{})
+	psp := adapters.NewPSP(cfg.PSP.URL, adapters.NewHTTPClient(cfg.Charges.Concurrency))
 	svc.Health.Add("psp", psp.Ping)
-	payments := adapters.NewPaymentRepository(svc.Store, name)
-	charge := command.NewChargePayment(payments, command.NewCharger(psp, cfg.PSP.RetryPolicy(), log), log)
+	payments := postgres.NewPayments(postgres.NewRepository(svc.Store), cfg.Charges.SweepGrace)
+	charge := command.NewChargePayment(payments, command.NewCharger(psp, cfg.PSP.RetryPolicy(), log),
+		cfg.Charges.Concurrency, groupcommit.Config{MaxBatch: cfg.Charges.OutcomeBatch}, time.Now, log)
 	application := app.Application{
 		Commands: app.Commands{
-			RequestPayment: command.NewRequestPayment(payments, charge, log),
+			RequestPayment: command.NewRequestPaymentHandler(time.Now),
 			ChargePayment:  charge,
-			RefundPayment:  command.NewRefundPayment(payments, psp, cfg.PSP.Timeout, log),
+			RefundPayment: command.NewRefundPaymentHandler(payments, psp, cfg.PSP.Timeout, cfg.Charges.Concurrency,
+				time.Now, log),
 		},
 		Queries: app.Queries{
 			GetPayment: query.NewGetPayment(payments),
 		},
 	}
-
 	ports.NewHTTPServer(application, log).Register(svc.Mux)
-	topics := []string{svc.Topics.Order, svc.Topics.Payment, svc.Topics.Compensation}
-	if err := svc.Consume(topics, ports.EventHandler(application)); err != nil {
+
+	// The service does not read its own topic: it charges right after a
+	// request commits, and the sweep charges what a crash interrupted.
+	topics := []string{svc.Topics.Order, svc.Topics.Compensation}
+	if err := svc.Consume(topics, ports.EventHandler(svc.Store, payments, application.Commands),
+		service.OnlyTypes(ports.Types()...)); err != nil {
 		svc.Pool.Close()
 		return fmt.Errorf("consume: %w", err)
 	}
-	return svc.Run(ctx, ready)
+	sweep := command.NewSweep(payments, payments, charge, cfg.Charges.SweepInterval, cfg.Charges.OutcomeBatch, log)
+	return svc.Run(ctx, ready, charge.Run, sweep.Run)
 }

@@ -24,6 +24,17 @@ func NewPSP(baseURL string, hc *http.Client) *PSP {
 	return &PSP{client: client.New(baseURL, hc), baseURL: strings.TrimRight(baseURL, "/"), hc: hc}
 }
 
+// NewHTTPClient returns the HTTP client for the PSP: a keep-alive pool that
+// holds an idle connection for each of up to concurrent calls at once (the
+// default transport keeps two per host, so concurrent charges would open
+// and close a TCP connection each). Calls are bounded by their contexts.
+func NewHTTPClient(concurrent int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = max(concurrent, 64)
+	t.MaxIdleConnsPerHost = max(concurrent, 64)
+	return &http.Client{Transport: t}
+}
+
 // Charge implements command.PSP.
 func (p *PSP) Charge(ctx context.Context, idempotencyKey string, req command.ChargeRequest) (command.Charge, error) {
 	ch, err := p.client.CreateCharge(ctx, idempotencyKey, client.ChargeRequest{

@@ -16,9 +16,9 @@ type Application struct {
 
 // Commands are the reactions to the saga's events.
 type Commands struct {
-	RequestPayment command.RequestPayment
-	ChargePayment  command.ChargePayment
-	RefundPayment  command.RefundPayment
+	RequestPayment command.RequestPaymentHandler
+	ChargePayment  *command.ChargePayment
+	RefundPayment  command.RefundPaymentHandler
 }
 
 // Queries read payments.

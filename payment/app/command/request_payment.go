@@ -2,56 +2,51 @@ package command
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"log/slog"
 
 	"github.com/orderflow/orderflow/payment/domain"
 	"github.com/orderflow/orderflow/schema"
 )
 
-// RequestPayment reacts to OrderCreated: it records PaymentRequested for the
-// order's total, then charges it at once. The payment id derives from the
-// order id and the stream must be new, so a redelivered (or replayed)
-// OrderCreated requests nothing.
-//
-// Charging right after the request committed saves every order a trip of
-// PaymentRequested through the outbox and Kafka. The request is durable
-// before the PSP is called, and the service still charges on its own
-// PaymentRequested: if this charge fails, or the process dies before
-// recording it, that delivery charges (or finds the charge) with the same
-// idempotency key, so nothing is lost and nothing is charged twice.
+// RequestPayment is a new order to be paid for.
 type RequestPayment struct {
-	repo   Repository
-	charge ChargePayment
-	log    *slog.Logger
+	Order schema.OrderCreated
+	Cause schema.Cause
 }
 
-// NewRequestPayment returns the use case.
-func NewRequestPayment(repo Repository, charge ChargePayment, log *slog.Logger) RequestPayment {
-	return RequestPayment{repo: repo, charge: charge, log: log}
+// RequestPaymentHandler records PaymentRequested for a new order's total.
+// The payment id derives from the order id and the stream must be new, so a
+// redelivered (or replayed) OrderCreated requests nothing.
+//
+// It does not charge: the caller charges the payments it returns once their
+// requests have committed (ChargePayment.Start), so that no PSP call happens
+// inside a transaction and a charge is made only for a request that is
+// durable. The request's transaction also records the charge as owed; should
+// the process die before the outcome is recorded, the sweep charges it again
+// with the same idempotency key.
+type RequestPaymentHandler struct{ now Clock }
+
+// NewRequestPaymentHandler returns the handler; now stamps recorded events.
+func NewRequestPaymentHandler(now Clock) RequestPaymentHandler {
+	return RequestPaymentHandler{now: now}
 }
 
-// Handle handles one OrderCreated, carried by in.
-func (h RequestPayment) Handle(ctx context.Context, in schema.Envelope, order schema.OrderCreated) error {
-	ev, err := domain.Request(order)
+// Handle decides on cmd in payments. It returns the charge now owed, or
+// false if the order's payment was requested before.
+func (h RequestPaymentHandler) Handle(ctx context.Context, payments Payments, cmd RequestPayment) (Owed, bool, error) {
+	ev, err := domain.Request(cmd.Order)
 	if err != nil {
-		return err
+		return Owed{}, false, err
 	}
-	recorded, err := h.repo.Create(ctx, in, ev)
-	if errors.Is(err, domain.ErrExists) {
-		h.log.InfoContext(ctx, "payment already requested", "payment_id", ev.PaymentID)
-		return nil
+	if _, version, err := payments.Get(ctx, ev.PaymentID); err != nil || version > 0 {
+		return Owed{}, false, err
 	}
+	env := schema.New(schema.AggregatePayment, ev.PaymentID, ev, cmd.Cause, h.now())
+	if err := payments.Record(ctx, ev.PaymentID, env); err != nil {
+		return Owed{}, false, err
+	}
+	p, _, err := payments.Get(ctx, ev.PaymentID)
 	if err != nil {
-		return fmt.Errorf("request payment: %w", err)
+		return Owed{}, false, err
 	}
-	h.log.InfoContext(ctx, "payment requested", "payment_id", ev.PaymentID, "amount", ev.Amount, "currency", ev.Currency)
-	for _, req := range recorded {
-		if err := h.charge.Handle(ctx, req, ev); err != nil {
-			h.log.WarnContext(ctx, "charge right after the request failed; the request's delivery will charge",
-				"payment_id", ev.PaymentID, "err", err)
-		}
-	}
-	return nil
+	return Owed{Payment: p, Cause: env.CausedBy()}, true, nil
 }

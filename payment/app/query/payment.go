@@ -10,8 +10,8 @@ import (
 
 // PaymentReader loads payments.
 type PaymentReader interface {
-	// Load returns the payment, or domain.ErrNotFound.
-	Load(ctx context.Context, paymentID string) (domain.Payment, error)
+	// Load returns the payment and its version (0: no such payment).
+	Load(ctx context.Context, paymentID string) (domain.Payment, int, error)
 }
 
 // Payment is a payment as it stands now.
@@ -40,7 +40,10 @@ func NewGetPayment(reader PaymentReader) GetPayment { return GetPayment{reader: 
 // Handle returns the payment of orderID, or an error wrapping
 // domain.ErrNotFound.
 func (q GetPayment) Handle(ctx context.Context, orderID string) (Payment, error) {
-	p, err := q.reader.Load(ctx, domain.PaymentID(orderID))
+	p, version, err := q.reader.Load(ctx, domain.PaymentID(orderID))
+	if err == nil && version == 0 {
+		err = domain.ErrNotFound
+	}
 	if err != nil {
 		return Payment{}, fmt.Errorf("payment of order %s: %w", orderID, err)
 	}
@@ -55,6 +58,6 @@ func (q GetPayment) Handle(ctx context.Context, orderID string) (Payment, error)
 		RefundID:      p.RefundID(),
 		FailureCode:   p.FailureCode(),
 		Attempts:      p.Attempts(),
-		Version:       p.Version(),
+		Version:       version,
 	}, nil
 }
