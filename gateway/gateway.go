@@ -122,7 +122,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	})
 	feed := statusfeed.New(js, known, statusfeed.Config{Stream: cfg.NATSStream, SubjectPrefix: cfg.NATSSubjectPrefix}, log)
 
-	api := graph.NewHandler(graph.NewResolver(cmds, store, feed), graph.Options{
+	api := graph.NewHandler(graph.NewResolver(feed.RecordCreates(cmds), store, feed), graph.Options{
 		MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, MaxBodyBytes: cfg.MaxBodyBytes,
 		Timeout: cfg.QueryTimeout, Introspection: cfg.Introspection, KeepAlive: cfg.KeepAlive,
 	}, log)
@@ -152,6 +152,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return httpserver.Serve(ctx, log, cfg.HTTPAddr, mux, cfg.ShutdownTimeout, ready) })
+	g.Go(func() error { return feed.Run(ctx) })
 	if cfg.Projector {
 		kafka := readmodel.Kafka{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix}
 		projector, err := consumer.New(kafka.ConsumerConfig(), schema.NewCodec(schema.NewRegistry()),

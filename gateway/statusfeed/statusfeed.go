@@ -1,16 +1,29 @@
-// Package statusfeed follows one order's status through NATS JetStream, for
-// the orderStatusChanged subscription. Each subscription reads the order's
-// events from the mirrored stream with its own ordered consumer and folds
-// them with orderview, so no state is shared between subscriptions or
-// gateway replicas: any replica serves any subscriber, and a subscriber that
-// comes late (or mid-flight) reads the same history as one that was there
-// from the start.
+// Package statusfeed follows orders' status through NATS JetStream, for the
+// orderStatusChanged subscription. A feed reads the mirrored stream once per
+// gateway process (Run: one ordered consumer over every subject, started a
+// minute in the past) and fans each order's events out in memory to that
+// order's subscribers; it keeps the folded view of the orders it saw
+// recently, so that a subscriber usually starts from memory without asking
+// any server. No state is shared between gateway replicas: each one's feed
+// reads the same stream, so any replica serves any subscriber.
 //
-// The feed sends the order as it is once it has caught up with the stream
-// (the message just read has nothing pending after it), then the order after
-// each event that changes its status, and closes after CANCELLED. Events are
-// applied once each by version, so a repeat in the stream is never sent
-// twice, and every status change is in the stream, so none is missed.
+// A subscriber joins the feed's order before the order's current state is
+// read, so nothing published meanwhile is missed. The current state comes
+//   - from memory, when the feed saw the order from its first event;
+//   - from the events still to come, when none of the order's events are in
+//     the stream before the feed's position (an order this gateway just
+//     created, or the stream's first event of the order is later), after one
+//     look at the stream (and, if it holds nothing yet, one existence check);
+//   - otherwise from the order's history in the stream (an ordered consumer
+//     per subscription, deleted once caught up), merged with what the feed
+//     handed over meanwhile.
+//
+// Each subscriber folds its own copy with orderview, each stream (order,
+// payment) in version order, so a repeat in the stream is never sent twice and
+// no status change is skipped. It sends the order as it is, then the order
+// after each event that changes its status, and closes after CANCELLED. The
+// feed never waits for a subscriber: one whose buffer is full is dropped and
+// re-syncs from the order's history, sending the changes it had not sent yet.
 package statusfeed
 
 import (
@@ -19,11 +32,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/orderflow/orderflow/gateway/orderview"
 	"github.com/orderflow/orderflow/graph/model"
 	"github.com/orderflow/orderflow/schema"
 )
@@ -41,16 +54,57 @@ type ExistsFunc func(ctx context.Context, orderID string) (bool, error)
 // Exists calls f.
 func (f ExistsFunc) Exists(ctx context.Context, orderID string) (bool, error) { return f(ctx, orderID) }
 
-// Config names the stream the mirror writes.
+// Config names the stream the mirror writes and bounds the feed's memory.
 type Config struct {
 	// Stream defaults to schema.NATSStream.
 	Stream string
 	// SubjectPrefix is the mirror's subject prefix ("" in production).
 	SubjectPrefix string
-	// InactiveThreshold is how long the server keeps the consumer of a
-	// subscriber that vanished without releasing it (a crashed gateway);
-	// default 1 minute.
+	// InactiveThreshold is how long the server keeps a consumer of a
+	// gateway that vanished without releasing it (a crash); default 1 minute.
 	InactiveThreshold time.Duration
+	// Lookback is how far in the past the feed starts reading, to know the
+	// orders in flight when it starts; default 1 minute. It is also the
+	// clock difference between the order service and NATS that Created
+	// tolerates.
+	Lookback time.Duration
+	// MaxOrders bounds the orders kept in memory without subscribers, the
+	// least recently active forgotten first; default 20,000 (a few KiB each).
+	MaxOrders int
+	// Retain is how long an order without subscribers is kept after its
+	// last event; default 5 minutes.
+	Retain time.Duration
+	// SubscriberBuffer is how many events wait for a slow subscriber before
+	// it is dropped and re-syncs from the stream; default 64 (an order has
+	// about ten).
+	SubscriberBuffer int
+	// ReadyTimeout is how long Follow waits for a feed that has not started
+	// reading the stream yet; default 5 seconds.
+	ReadyTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Stream == "" {
+		c.Stream = schema.NATSStream
+	}
+	if c.InactiveThreshold == 0 {
+		c.InactiveThreshold = time.Minute
+	}
+	if c.Lookback == 0 {
+		c.Lookback = time.Minute
+	}
+	if c.MaxOrders == 0 {
+		c.MaxOrders = 20_000
+	}
+	if c.Retain == 0 {
+		c.Retain = 5 * time.Minute
+	}
+	if c.SubscriberBuffer == 0 {
+		c.SubscriberBuffer = 64
+	}
+	if c.ReadyTimeout == 0 {
+		c.ReadyTimeout = 5 * time.Second
+	}
 }
 
 // Feed implements graph.StatusFeed.
@@ -60,18 +114,44 @@ type Feed struct {
 	cfg   Config
 	codec *schema.Codec
 	log   *slog.Logger
+	hub   *hub
+
+	lookups, histories, overflows atomic.Int64
 }
 
-// New returns a feed reading the stream through js.
+// New returns a feed reading the stream through js; Run starts it.
 func New(js jetstream.JetStream, known KnownOrders, cfg Config, log *slog.Logger) *Feed {
-	if cfg.Stream == "" {
-		cfg.Stream = schema.NATSStream
-	}
-	if cfg.InactiveThreshold == 0 {
-		cfg.InactiveThreshold = time.Minute
-	}
-	return &Feed{js: js, known: known, cfg: cfg, codec: schema.NewCodec(schema.NewRegistry()),
+	cfg.setDefaults()
+	f := &Feed{js: js, known: known, cfg: cfg, codec: schema.NewCodec(schema.NewRegistry()),
 		log: log.With("component", "statusfeed")}
+	f.hub = newHub(js, cfg, f)
+	return f
+}
+
+// Run reads the stream for the feed's subscribers until ctx ends. It waits
+// for the stream if the mirror has not made it yet, and resumes where it
+// was after NATS restarts. A Feed runs once.
+func (f *Feed) Run(ctx context.Context) error { return f.hub.run(ctx) }
+
+// Created tells the feed that this gateway created the order, so that its
+// subscribers need no lookup before its first event is mirrored.
+func (f *Feed) Created(orderID string, createdAt time.Time) { f.hub.created(orderID, createdAt) }
+
+// Stats counts what the feed did since it started.
+type Stats struct {
+	// Orders and Subscribers are held in memory now.
+	Orders, Subscribers int
+	// Lookups counts subscriptions that looked at the stream for the
+	// order's first event; Histories those that read the order's history
+	// with a consumer of their own (some after an Overflow).
+	Lookups, Histories, Overflows int64
+}
+
+// Stats returns the feed's counters.
+func (f *Feed) Stats() Stats {
+	orders, subs := f.hub.size()
+	return Stats{Orders: orders, Subscribers: subs, Lookups: f.lookups.Load(),
+		Histories: f.histories.Load(), Overflows: f.overflows.Load()}
 }
 
 // Follow returns a channel that first carries the order as it is now, then
@@ -82,111 +162,65 @@ func (f *Feed) Follow(ctx context.Context, orderID string) (<-chan *model.Order,
 	if orderID == "" || strings.ContainsAny(orderID, ".*> \t\r\n") {
 		return nil, notFound(orderID) // cannot be a subject token, so cannot be an order
 	}
-	cons, err := f.js.OrderedConsumer(ctx, f.cfg.Stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects:    []string{f.cfg.SubjectPrefix + schema.NATSOrderSubject(orderID)},
-		DeliverPolicy:     jetstream.DeliverAllPolicy,
-		InactiveThreshold: f.cfg.InactiveThreshold,
-	})
-	if err != nil {
-		f.log.WarnContext(ctx, "cannot follow order", "order_id", orderID, "err", err)
-		return nil, model.Unavailable("order status updates are unavailable at the moment; try again shortly")
+	if err := f.hub.waitLive(ctx); err != nil {
+		f.log.WarnContext(ctx, "status feed not reading the stream yet", "order_id", orderID, "err", err)
+		return nil, unavailable()
 	}
-	// The consumer's pending count at creation says whether the stream holds
-	// anything of this order. Events mirrored from now on reach the consumer
-	// anyway, so asking only when it holds nothing leaves no gap.
-	if info := cons.CachedInfo(); info == nil || info.NumPending == 0 {
-		known, err := f.known.Exists(ctx, orderID)
+	s, j := f.hub.join(orderID)
+	st := state{fold: j.fold, live: true}
+	var history jetstream.Consumer
+	if !j.complete && !j.recorded {
+		whole, err := f.wholeAhead(ctx, orderID, j.pos)
 		if err != nil {
-			f.release(cons)
-			if e, ok := model.AsError(err); ok {
-				return nil, e
+			f.hub.leave(s)
+			return nil, err
+		}
+		if !whole {
+			if history, err = f.openHistory(ctx, orderID); err != nil {
+				f.hub.leave(s)
+				f.log.WarnContext(ctx, "cannot read the order's history", "order_id", orderID, "err", err)
+				return nil, unavailable()
 			}
-			f.log.WarnContext(ctx, "cannot tell whether the order exists", "order_id", orderID, "err", err)
-			return nil, model.Unavailable("order status updates are unavailable at the moment; try again shortly")
+			st = state{} // folded from the history, then what the hub hands over
 		}
-		if !known {
-			f.release(cons)
-			return nil, notFound(orderID)
-		}
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		f.release(cons)
-		f.log.WarnContext(ctx, "cannot follow order", "order_id", orderID, "err", err)
-		return nil, model.Unavailable("order status updates are unavailable at the moment; try again shortly")
 	}
 	out := make(chan *model.Order)
-	go f.follow(ctx, orderID, cons, it, out)
+	go f.follow(ctx, s, st, history, out)
 	return out, nil
+}
+
+// wholeAhead reports whether every event of the order reaches a subscriber
+// that joined at hub position pos: the order's first event in the stream is
+// after pos, or there is none yet and the order exists.
+func (f *Feed) wholeAhead(ctx context.Context, orderID string, pos uint64) (bool, error) {
+	f.lookups.Add(1)
+	st, _ := f.hub.position()
+	first, err := st.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(f.cfg.SubjectPrefix+schema.NATSOrderSubject(orderID)))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		known, err := f.known.Exists(ctx, orderID)
+		if err != nil {
+			if e, ok := model.AsError(err); ok {
+				return false, e
+			}
+			f.log.WarnContext(ctx, "cannot tell whether the order exists", "order_id", orderID, "err", err)
+			return false, unavailable()
+		}
+		if !known {
+			return false, notFound(orderID)
+		}
+		return true, nil // mirrored from now on, so after pos
+	case err != nil:
+		f.log.WarnContext(ctx, "cannot look up the order in the stream", "order_id", orderID, "err", err)
+		return false, unavailable()
+	}
+	return first.Sequence > pos, nil
 }
 
 func notFound(orderID string) error {
 	return model.NotFound(fmt.Sprintf("order %s does not exist", orderID))
 }
 
-// follow folds the order's events and sends what the subscriber is owed.
-func (f *Feed) follow(ctx context.Context, orderID string, cons jetstream.Consumer, it jetstream.MessagesContext, out chan<- *model.Order) {
-	defer close(out)
-	defer f.release(cons)
-	defer it.Stop()
-
-	var (
-		order   model.Order
-		started bool // the current order was sent
-	)
-	send := func() bool {
-		select {
-		case out <- orderview.Clone(&order):
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
-		if err != nil {
-			if ctx.Err() == nil {
-				f.log.Warn("order status feed ended", "order_id", orderID, "err", err)
-			}
-			return
-		}
-		var change orderview.Change
-		if env, err := f.codec.Decode(msg.Data()); err != nil {
-			// The mirror only publishes what decoded; an older reader meeting
-			// a newer event type skips it like the projector's dead letter.
-			f.log.Warn("skipping undecodable event", "order_id", orderID, "subject", msg.Subject(), "err", err)
-		} else {
-			change = orderview.Apply(&order, env)
-		}
-		if !orderview.Created(&order) {
-			continue // only payment events so far: OrderCreated is on its way
-		}
-		switch {
-		case !started:
-			meta, err := msg.Metadata()
-			if err != nil || meta.NumPending > 0 {
-				continue // still catching up: later events are part of "now"
-			}
-			started = true
-		case !change.StatusChanged:
-			continue
-		}
-		if !send() || order.Status == model.OrderStatusCancelled {
-			return
-		}
-	}
-}
-
-// release deletes the subscription's consumer. If the server cannot be
-// reached, the consumer's inactivity threshold removes it later.
-func (f *Feed) release(cons jetstream.Consumer) {
-	info := cons.CachedInfo()
-	if info == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := f.js.DeleteConsumer(ctx, f.cfg.Stream, info.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		f.log.Debug("release consumer", "consumer", info.Name, "err", err)
-	}
+func unavailable() error {
+	return model.Unavailable("order status updates are unavailable at the moment; try again shortly")
 }

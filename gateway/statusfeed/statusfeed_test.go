@@ -76,7 +76,17 @@ func newFixture(t *testing.T, restartsNATS bool) *fixture {
 		_, ok := f.known.Load(id)
 		return ok, nil
 	}), statusfeed.Config{Stream: name, SubjectPrefix: subjectPrefix}, log)
+	run(t, f.feed)
 	return f
+}
+
+// run runs feed until the test ends.
+func run(t *testing.T, feed *statusfeed.Feed) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { require.NoError(t, feed.Run(ctx)) })
+	t.Cleanup(func() { stop(); wg.Wait() })
 }
 
 // saga starts an order the order service knows.
@@ -282,6 +292,7 @@ func TestFollow(t *testing.T) {
 			return false, errors.New("connection refused")
 		}), statusfeed.Config{Stream: f.stream.Name, SubjectPrefix: f.stream.SubjectPrefix},
 			logging.New(os.Stderr, "test", slog.LevelError))
+		run(t, feed)
 		_, err := feed.Follow(ctx, uuid.NewString())
 		e, ok := model.AsError(err)
 		require.True(t, ok)
@@ -349,8 +360,9 @@ func TestFollow(t *testing.T) {
 	})
 
 	testenv.Eventually(t, 10*time.Second, func() error {
-		if n := f.consumers(); n != 0 {
-			return fmt.Errorf("%d consumers left on the stream", n)
+		// The feed reads the stream with one consumer, none per subscription.
+		if n := f.consumers(); n != 1 {
+			return fmt.Errorf("%d consumers on the stream, want the feed's 1", n)
 		}
 		return nil
 	})
