@@ -294,12 +294,13 @@ func (h *hub) position() (jetstream.Stream, uint64) {
 	return h.stream, h.floor
 }
 
-// size returns how many orders and subscribers the hub holds.
-func (h *hub) size() (orders, subscribers int) {
+// size returns the hub's position and how many orders and subscribers it
+// holds.
+func (h *hub) size() (pos uint64, orders, subscribers int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, e := range h.orders {
 		subscribers += len(e.subs)
 	}
-	return len(h.orders), subscribers
+	return h.pos, len(h.orders), subscribers
 }

@@ -137,8 +137,13 @@ func (f *Feed) Run(ctx context.Context) error { return f.hub.run(ctx) }
 // subscribers need no lookup before its first event is mirrored.
 func (f *Feed) Created(orderID string, createdAt time.Time) { f.hub.created(orderID, createdAt) }
 
+// Ready is closed once the feed reads the stream.
+func (f *Feed) Ready() <-chan struct{} { return f.hub.live }
+
 // Stats counts what the feed did since it started.
 type Stats struct {
+	// Position is the stream sequence of the last message the feed read.
+	Position uint64
 	// Orders and Subscribers are held in memory now.
 	Orders, Subscribers int
 	// Lookups counts subscriptions that looked at the stream for the
@@ -149,8 +154,8 @@ type Stats struct {
 
 // Stats returns the feed's counters.
 func (f *Feed) Stats() Stats {
-	orders, subs := f.hub.size()
-	return Stats{Orders: orders, Subscribers: subs, Lookups: f.lookups.Load(),
+	pos, orders, subs := f.hub.size()
+	return Stats{Position: pos, Orders: orders, Subscribers: subs, Lookups: f.lookups.Load(),
 		Histories: f.histories.Load(), Overflows: f.overflows.Load()}
 }
 
