@@ -7,11 +7,13 @@ package inbox
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orderflow/orderflow/platform/consumer"
+	"github.com/orderflow/orderflow/platform/eventstore"
 	"github.com/orderflow/orderflow/platform/pgmigrate"
 )
 
@@ -56,17 +58,33 @@ func Handler(db Transactor, name string, h TxHandler) consumer.Handler {
 }
 
 // Batch is Handler for a handler that takes the batch's new messages at once.
+//
+// A transaction that lost a race for a stream (eventstore.ErrConcurrency:
+// another writer appended to one of its streams first, as when an order's
+// events and its payment's arrive on two partitions at once) is run again
+// at once, a few times, before the error goes back to the consumer: its
+// backoff is for failures that need time, not for a reload.
 func Batch(db Transactor, name string, h BatchTxHandler) consumer.Handler {
 	return func(ctx context.Context, msgs []consumer.Message) error {
-		return db.Tx(ctx, func(tx pgx.Tx) error {
-			fresh, err := ClaimMessages(ctx, tx, name, msgs)
-			if err != nil || len(fresh) == 0 {
+		var err error
+		for range maxRaces {
+			err = db.Tx(ctx, func(tx pgx.Tx) error {
+				fresh, err := ClaimMessages(ctx, tx, name, msgs)
+				if err != nil || len(fresh) == 0 {
+					return err
+				}
+				return h(ctx, tx, fresh)
+			})
+			if !errors.Is(err, eventstore.ErrConcurrency) {
 				return err
 			}
-			return h(ctx, tx, fresh)
-		})
+		}
+		return err
 	}
 }
+
+// maxRaces bounds how often Batch runs a transaction that lost a race.
+const maxRaces = 5
 
 // ClaimMessages records the event ids of msgs for consumer inside tx, in one
 // statement, and returns the messages whose ids were not recorded before (a
