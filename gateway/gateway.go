@@ -156,7 +156,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	if cfg.Projector {
 		kafka := readmodel.Kafka{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix}
 		projector, err := consumer.New(kafka.ConsumerConfig(), schema.NewCodec(schema.NewRegistry()),
-			consumer.PerMessage(readmodel.NewProjector(rdb, cfg.RedisPrefix).Handle), log.With("component", "projector"))
+			readmodel.NewProjector(rdb, cfg.RedisPrefix).Handle, log.With("component", "projector"))
 		if err != nil {
 			return fmt.Errorf("projector: %w", err)
 		}

@@ -39,7 +39,7 @@ func runProjector(t *testing.T, rdb redis.UniversalClient, redisPrefix string, k
 	cfg := k.ConsumerConfig()
 	cfg.RetryInitial = 20 * time.Millisecond
 	p := readmodel.NewProjector(rdb, redisPrefix)
-	c, err := consumer.New(cfg, schema.NewCodec(schema.NewRegistry()), consumer.PerMessage(p.Handle), testLogger())
+	c, err := consumer.New(cfg, schema.NewCodec(schema.NewRegistry()), p.Handle, testLogger())
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -68,7 +68,7 @@ func waitProjected(t *testing.T, k readmodel.Kafka) {
 }
 
 // snapshot returns every key under prefix with its exact content: the bytes
-// of a string, the members and scores of a sorted set.
+// of a string, the fields of a hash, the members and scores of a sorted set.
 func snapshot(t *testing.T, rdb *redis.Client, prefix string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
@@ -83,6 +83,19 @@ func snapshot(t *testing.T, rdb *redis.Client, prefix string) map[string]string 
 		case "string":
 			out[k], err = rdb.Get(ctx, k).Result()
 			require.NoError(t, err)
+		case "hash":
+			fields, err := rdb.HGetAll(ctx, k).Result()
+			require.NoError(t, err)
+			names := make([]string, 0, len(fields))
+			for f := range fields {
+				names = append(names, f)
+			}
+			sort.Strings(names)
+			s := ""
+			for _, f := range names {
+				s += f + "=" + fields[f] + " "
+			}
+			out[k] = s
 		case "zset":
 			zs, err := rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
 			require.NoError(t, err)

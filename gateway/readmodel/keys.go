@@ -1,23 +1,33 @@
-// Package readmodel keeps the gateway's query side in Redis: one JSON
-// document per order, and per-customer sorted sets (all orders, and orders of
-// each status) scored by creation time, so that a customer's orders page
-// newest first without scanning.
+// Package readmodel keeps the gateway's query side in Redis: one hash per
+// order, and per-customer sorted sets (all orders, and orders of each status)
+// scored by creation time, so that a customer's orders page newest first
+// without scanning.
 //
-// The Projector folds order and payment events into these keys, each event in
-// one optimistic transaction (WATCH/MULTI), idempotently; Store answers
-// queries from Redis alone; Rebuild wipes the keys and replays the event
-// topics. Every key starts with a configurable prefix, so deployments and
-// tests share a Redis without seeing each other.
+// An order's events come from two streams, the order's and its payment's,
+// on different partitions and so at the same time. The hash keeps each
+// stream's part of the order apart — a field per stream, written only by that
+// stream's events — so the two never contend; queries assemble the order
+// from both with the fold of orderview. The Projector folds a batch of events
+// in Go and writes each changed part with one script call (a compare-and-set
+// on the part's version, with the list changes), all in one pipeline;
+// redelivered and old events change nothing. Store answers queries from
+// Redis alone; Rebuild wipes the keys and replays the event topics. Every key
+// starts with a configurable prefix, so deployments and tests share a Redis
+// without seeing each other.
 //
 // Layout, with the default prefix "orderflow:":
 //
-//	orderflow:order:<id>                                   JSON of model.Order
+//	orderflow:order:<id>                                   HASH
+//	    order, order_version                               JSON of model.Order without payment, its version
+//	    payment, payment_version                           JSON of model.Payment, its version
 //	orderflow:customer:<customerId>:orders                 ZSET id → createdAt (ms)
 //	orderflow:customer:<customerId>:status:<STATUS>:orders ZSET id → createdAt (ms)
 //
-// One event's transaction touches the order's key and its customer's lists,
-// which hash to different Redis Cluster slots: use a single Redis (with
-// replicas or Sentinel), not Cluster.
+// The lists follow the order part only. One script call touches the order's
+// key and its customer's lists, which hash to different Redis Cluster slots:
+// use a single Redis (with replicas or Sentinel), not Cluster. Read models
+// of the layout before this one (a JSON string per order) are replaced by
+// running rebuild-readmodels.
 package readmodel
 
 import "github.com/orderflow/orderflow/graph/model"

@@ -2,6 +2,7 @@ package readmodel_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,4 +189,162 @@ func TestStoreOrderOfUnknownIDIsNil(t *testing.T) {
 	got, err := store.Order(context.Background(), uuid.NewString())
 	require.NoError(t, err)
 	require.Nil(t, got)
+}
+
+// interleavedSagas returns the order-stream and payment-stream events of n
+// orders of one customer, each stream in its order, and each order as the
+// per-event fold of all its events makes it.
+func interleavedSagas(n int, customer string) (orderEvents, paymentEvents []schema.Envelope, want map[string]*model.Order) {
+	want = map[string]*model.Order{}
+	for i := range n {
+		s := eventtest.NewSaga(customer, time.Now().Add(-time.Duration(i)*time.Minute))
+		o := []schema.Envelope{s.Created()}
+		pay := []schema.Envelope{s.Requested()}
+		switch i % 3 {
+		case 0:
+			pay = append(pay, s.Captured())
+			o = append(o, s.Paid())
+		case 1:
+			pay = append(pay, s.Declined("card_declined"))
+			o = append(o, s.CancelRequested(schema.ReasonPaymentDeclined), s.Cancelled(schema.ReasonPaymentDeclined))
+		case 2:
+			pay = append(pay, s.Captured())
+			o = append(o, s.Paid(), s.CancelRequested(schema.ReasonCustomerRequest))
+			pay = append(pay, s.Refunded())
+			o = append(o, s.Cancelled(schema.ReasonCustomerRequest))
+		}
+		folded := &model.Order{}
+		for _, env := range append(append([]schema.Envelope{}, o...), pay...) {
+			orderview.Apply(folded, env)
+		}
+		want[s.OrderID] = folded
+		orderEvents, paymentEvents = append(orderEvents, o...), append(paymentEvents, pay...)
+	}
+	return orderEvents, paymentEvents, want
+}
+
+// alternate merges a and b one event from each in turn.
+func alternate(a, b []schema.Envelope) []schema.Envelope {
+	var out []schema.Envelope
+	for i := range max(len(a), len(b)) {
+		if i < len(a) {
+			out = append(out, a[i])
+		}
+		if i < len(b) {
+			out = append(out, b[i])
+		}
+	}
+	return out
+}
+
+func chunks(events []schema.Envelope, size int) [][]schema.Envelope {
+	var out [][]schema.Envelope
+	for len(events) > 0 {
+		n := min(size, len(events))
+		out = append(out, events[:n])
+		events = events[n:]
+	}
+	return out
+}
+
+// withoutPrefix returns a snapshot's keys without the test's prefix.
+func withoutPrefix(snap map[string]string, prefix string) map[string]string {
+	out := make(map[string]string, len(snap))
+	for k, v := range snap {
+		out[strings.TrimPrefix(k, prefix)] = v
+	}
+	return out
+}
+
+func TestProjectorBatchesGiveThePerEventFold(t *testing.T) {
+	ctx := testenv.Context(t, time.Minute)
+	rdb := eventtest.Redis(t)
+	customer := uuid.NewString()
+	orderEvents, paymentEvents, want := interleavedSagas(9, customer)
+	all := append(append([]schema.Envelope{}, orderEvents...), paymentEvents...)
+
+	// The reference: every event alone, each stream in its order.
+	refPrefix := eventtest.RedisPrefix(t, rdb)
+	ref := readmodel.NewProjector(rdb, refPrefix)
+	for _, env := range all {
+		_, err := ref.Apply(ctx, env)
+		require.NoError(t, err)
+	}
+	reference := withoutPrefix(snapshot(t, rdb, refPrefix), refPrefix)
+
+	twice := func(events []schema.Envelope) []schema.Envelope {
+		var out []schema.Envelope
+		for _, env := range events {
+			out = append(out, env, env)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		// batches of each worker; the workers run at the same time, as the
+		// consumer runs an order and a payment partition.
+		workers [][][]schema.Envelope
+	}{
+		{"one batch of both streams interleaved, each event twice, then all again",
+			[][][]schema.Envelope{{append(twice(alternate(orderEvents, paymentEvents)), all...)}}},
+		{"the payment stream first, then the order stream, in batches of two",
+			[][][]schema.Envelope{chunks(append(append([]schema.Envelope{}, paymentEvents...), orderEvents...), 2)}},
+		{"each stream in batches of three, at the same time, then each redelivered in one batch",
+			[][][]schema.Envelope{append(chunks(orderEvents, 3), orderEvents), append(chunks(paymentEvents, 3), paymentEvents)}},
+		{"one event per batch, then every event again in one batch",
+			[][][]schema.Envelope{append(chunks(alternate(paymentEvents, orderEvents), 1), all)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			prefix := eventtest.RedisPrefix(t, rdb)
+			p := readmodel.NewProjector(rdb, prefix)
+			store := readmodel.NewStore(rdb, prefix)
+			var wg sync.WaitGroup
+			for _, batches := range tt.workers {
+				wg.Go(func() {
+					for _, batch := range batches {
+						_, err := p.ApplyBatch(ctx, batch)
+						require.NoError(t, err)
+					}
+				})
+			}
+			wg.Wait()
+
+			for id, w := range want {
+				got, err := store.Order(ctx, id)
+				require.NoError(t, err)
+				require.Equal(t, w, got)
+			}
+			require.Equal(t, reference, withoutPrefix(snapshot(t, rdb, prefix), prefix), "the same keys, documents and lists")
+			for _, status := range []model.OrderStatus{model.OrderStatusPending, model.OrderStatusPaid, model.OrderStatusCancelled} {
+				conn, err := store.ListOrders(ctx, model.ListQuery{CustomerID: customer, Status: &status})
+				require.NoError(t, err)
+				for _, e := range conn.Edges {
+					require.Equal(t, want[e.Node.ID], e.Node)
+				}
+				var n int
+				for _, w := range want {
+					if w.Status == status {
+						n++
+					}
+				}
+				require.Len(t, conn.Edges, n, "orders listed as %s", status)
+			}
+		})
+	}
+}
+
+func TestProjectorApplyBatchCountsTheEventsThatChangedSomething(t *testing.T) {
+	ctx := testenv.Context(t, 30*time.Second)
+	rdb := eventtest.Redis(t)
+	p := readmodel.NewProjector(rdb, eventtest.RedisPrefix(t, rdb))
+	s := eventtest.NewSaga(uuid.NewString(), time.Now())
+	created, requested, captured, paid := s.Created(), s.Requested(), s.Captured(), s.Paid()
+
+	n, err := p.ApplyBatch(ctx, []schema.Envelope{created, requested, created, s.SagaStarted()})
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "a repeat and a compensation event change nothing")
+	n, err = p.ApplyBatch(ctx, []schema.Envelope{requested, created, captured, paid, captured})
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "only the capture and the payment are new")
 }

@@ -185,8 +185,8 @@ func (s *source) close() { _ = s.kc.Close() }
 
 // replay reads every non-empty partition from its beginning up to its end,
 // applying each event in partition order. Partitions are applied
-// concurrently: an order's and its payment's events meet only in the
-// projector's optimistic transaction, which is made for that.
+// concurrently: an order's and its payment's events write different parts
+// of its hash, which do not contend.
 func (s *source) replay(ctx context.Context, p *Projector, rep *RebuildReport, log *slog.Logger) error {
 	if len(s.end) == 0 {
 		return nil

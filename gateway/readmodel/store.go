@@ -3,7 +3,6 @@ package readmodel
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -34,19 +33,13 @@ func NewStore(rdb redis.UniversalClient, prefix string) *Store {
 // Order returns the order, or nil if the read model does not know it (yet):
 // an order known only from its payment's events is not shown.
 func (s *Store) Order(ctx context.Context, id string) (*model.Order, error) {
-	raw, err := s.rdb.Get(ctx, s.keys.order(id)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, nil
-	}
+	parts, err := s.rdb.HMGet(ctx, s.keys.order(id), fieldOrder, fieldPayment).Result()
 	if err != nil {
 		return nil, fmt.Errorf("get order %s: %w", id, err)
 	}
-	o, err := decodeOrder(raw)
+	o, err := assemble(parts)
 	if err != nil {
 		return nil, fmt.Errorf("order %s: %w", id, err)
-	}
-	if !orderview.Created(o) {
-		return nil, nil
 	}
 	return o, nil
 }
@@ -95,25 +88,23 @@ func (s *Store) ListOrders(ctx context.Context, q model.ListQuery) (*model.Order
 	if len(entries) == 0 {
 		return conn, nil
 	}
-	docKeys := make([]string, len(entries))
-	for i, e := range entries {
-		docKeys[i] = s.keys.order(e.id)
-	}
-	docs, err := s.rdb.MGet(ctx, docKeys...).Result()
+	docs := make([]*redis.SliceCmd, len(entries))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, e := range entries {
+			docs[i] = p.HMGet(ctx, s.keys.order(e.id), fieldOrder, fieldPayment)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("get orders: %w", err)
 	}
 	for i, doc := range docs {
-		str, ok := doc.(string)
-		if !ok {
-			continue // removed meanwhile
-		}
-		o, err := decodeOrder([]byte(str))
+		o, err := assemble(doc.Val())
 		if err != nil {
 			return nil, fmt.Errorf("order %s: %w", entries[i].id, err)
 		}
-		if !orderview.Created(o) || (q.Status != nil && o.Status != *q.Status) {
-			continue
+		if o == nil || (q.Status != nil && o.Status != *q.Status) {
+			continue // not created, or removed or moved meanwhile
 		}
 		conn.Edges = append(conn.Edges, &model.OrderEdge{Cursor: entries[i].String(), Node: o})
 	}
@@ -168,10 +159,26 @@ func toCursors(zs []redis.Z) []cursor {
 	return out
 }
 
-func decodeOrder(raw []byte) (*model.Order, error) {
+// assemble makes the order from its parts as HMGET returns them (the order
+// part, the payment part), or returns nil if its OrderCreated has not been
+// applied.
+func assemble(parts []any) (*model.Order, error) {
+	doc, ok := parts[0].(string)
+	if !ok {
+		return nil, nil
+	}
 	var o model.Order
-	if err := json.Unmarshal(raw, &o); err != nil {
+	if err := json.Unmarshal([]byte(doc), &o); err != nil {
 		return nil, fmt.Errorf("decode read model: %w", err)
+	}
+	if !orderview.Created(&o) {
+		return nil, nil
+	}
+	if doc, ok := parts[1].(string); ok {
+		o.Payment = &model.Payment{}
+		if err := json.Unmarshal([]byte(doc), o.Payment); err != nil {
+			return nil, fmt.Errorf("decode read model payment: %w", err)
+		}
 	}
 	return &o, nil
 }
