@@ -21,7 +21,6 @@ import (
 
 	"github.com/orderflow/orderflow/compensation/adapters/postgres"
 	"github.com/orderflow/orderflow/compensation/app"
-	"github.com/orderflow/orderflow/compensation/app/command"
 	"github.com/orderflow/orderflow/compensation/ports/deadline"
 	"github.com/orderflow/orderflow/compensation/ports/events"
 	"github.com/orderflow/orderflow/compensation/ports/httpapi"
@@ -43,15 +42,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		return fmt.Errorf("open: %w", err)
 	}
 
-	application := app.New(postgres.NewSagaReader(svc.Store), cfg.PaymentTimeout, time.Now)
-	sagasIn := func(tx pgx.Tx) command.SagaRepository { return postgres.NewSagas(svc.Store, tx) }
-	handler := events.NewHandler(svc.Store, application, sagasIn)
+	sagas := postgres.NewSagas(postgres.NewRepository(svc.Store))
+	application := app.New(sagas, cfg.PaymentTimeout, time.Now)
+	units := func(ctx context.Context, tx pgx.Tx, orderIDs ...string) (events.Unit, error) {
+		u, err := sagas.Begin(ctx, tx, orderIDs...)
+		if err != nil {
+			return nil, err
+		}
+		return u, nil
+	}
+	handler := events.NewHandler(svc.Store, application, units)
 	if err := svc.Consume([]string{svc.Topics.Order, svc.Topics.Payment}, handler); err != nil {
 		svc.Pool.Close()
 		return fmt.Errorf("consume: %w", err)
 	}
 
-	deadlines := postgres.NewDeadlines(svc.Pool, svc.Store, log)
+	deadlines := postgres.NewDeadlines(sagas, log)
 	svc.Health.AddDetail("pendingDeadlines", func() any {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

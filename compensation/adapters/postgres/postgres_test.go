@@ -27,6 +27,7 @@ import (
 type fixture struct {
 	pool      *pgxpool.Pool
 	store     *eventstore.Store
+	sagas     *postgres.Sagas
 	deadlines *postgres.Deadlines
 }
 
@@ -36,22 +37,31 @@ func newFixture(t *testing.T) fixture {
 	pool := testenv.PostgresPool(t)
 	require.NoError(t, pgmigrate.Run(ctx, pool, eventstore.Migrations(), postgres.Migrations()))
 	store := eventstore.New(pool, schema.NewCodec(schema.NewRegistry()))
-	return fixture{pool: pool, store: store,
-		deadlines: postgres.NewDeadlines(pool, store, slog.New(slog.NewTextHandler(io.Discard, nil)))}
+	sagas := postgres.NewSagas(postgres.NewRepository(store))
+	return fixture{pool: pool, store: store, sagas: sagas,
+		deadlines: postgres.NewDeadlines(sagas, slog.New(slog.NewTextHandler(io.Discard, nil)))}
 }
 
-// inTx runs fn with the sagas of one committed transaction.
-func (f fixture) inTx(t *testing.T, fn func(command.SagaRepository) error) error {
+// inTx runs fn on a unit of work of one transaction, saved and committed.
+func (f fixture) inTx(t *testing.T, fn func(command.Sagas) error) error {
 	t.Helper()
-	return pgx.BeginFunc(context.Background(), f.pool, func(tx pgx.Tx) error {
-		return fn(postgres.NewSagas(f.store, tx))
+	ctx := context.Background()
+	return pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
+		unit, err := f.sagas.Begin(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := fn(unit); err != nil {
+			return err
+		}
+		return unit.Save(ctx)
 	})
 }
 
 func (f fixture) startSaga(t *testing.T, orderID string, createdAt time.Time) {
 	t.Helper()
 	h := command.NewStartSagaHandler(time.Second, time.Now)
-	require.NoError(t, f.inTx(t, func(sagas command.SagaRepository) error {
+	require.NoError(t, f.inTx(t, func(sagas command.Sagas) error {
 		return h.Handle(context.Background(), sagas, command.StartSaga{OrderID: orderID, Amount: 100, CreatedAt: createdAt,
 			Cause: schema.Cause{CausationID: uuid.NewString()}})
 	}))
@@ -91,7 +101,7 @@ func TestSagasKeepTheDeadlineInStepWithTheSaga(t *testing.T) {
 	require.True(t, due.Equal(createdAt.Add(time.Second)))
 
 	capture := command.NewRecordCaptureHandler(time.Now)
-	require.NoError(t, f.inTx(t, func(sagas command.SagaRepository) error {
+	require.NoError(t, f.inTx(t, func(sagas command.Sagas) error {
 		return capture.Handle(ctx, sagas, command.RecordCapture{OrderID: orderID,
 			Capture: domain.Capture{PaymentID: "pay-1", ChargeID: "ch_1", Amount: 100}, Cause: schema.Cause{CausationID: uuid.NewString()}})
 	}))
@@ -102,28 +112,25 @@ func TestSagasKeepTheDeadlineInStepWithTheSaga(t *testing.T) {
 
 func TestSagasRefuseAStaleSave(t *testing.T) {
 	f := newFixture(t)
-	ctx := context.Background()
+	ctx := testenv.Context(t, time.Minute)
 	orderID := uuid.NewString()
 	f.startSaga(t, orderID, time.Now().Add(time.Hour))
 
-	var stale command.LoadedSaga
-	require.NoError(t, f.inTx(t, func(sagas command.SagaRepository) error {
-		var err error
-		stale, err = sagas.Load(ctx, orderID)
-		return err
-	}))
+	tx, err := f.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	stale, err := f.sagas.Begin(ctx, tx, orderID)
+	require.NoError(t, err)
+
 	settle := command.NewSettleSagaHandler(time.Now)
-	require.NoError(t, f.inTx(t, func(sagas command.SagaRepository) error {
+	require.NoError(t, f.inTx(t, func(sagas command.Sagas) error {
 		return settle.Handle(ctx, sagas, command.SettleSaga{OrderID: orderID, Cause: schema.Cause{CausationID: uuid.NewString()}})
 	}))
 
-	err := f.inTx(t, func(sagas command.SagaRepository) error {
-		decided := schema.New(schema.AggregateCompensation, orderID,
-			schema.CancellationDecided{OrderID: orderID, Reason: schema.ReasonPaymentTimeout},
-			schema.Cause{CorrelationID: orderID}, time.Now())
-		return sagas.Save(ctx, stale, []schema.Envelope{decided})
-	})
-	require.ErrorIs(t, err, eventstore.ErrConcurrency)
+	fire := command.NewFireDeadlineHandler()
+	require.NoError(t, fire.Handle(ctx, stale, command.FireDeadline{OrderID: orderID, Now: time.Now().Add(2 * time.Hour)}))
+	require.ErrorIs(t, stale.Save(ctx), eventstore.ErrConcurrency)
+	require.NoError(t, tx.Rollback(ctx))
 	require.Equal(t, []string{schema.TypeSagaStarted, schema.TypeSagaSettled}, f.types(t, orderID))
 }
 
@@ -149,7 +156,7 @@ func TestDeadlinesFireOnceAcrossReplicas(t *testing.T) {
 		wg.Go(func() {
 			for {
 				n, err := f.deadlines.FireDue(context.Background(), time.Now(), 7,
-					func(ctx context.Context, sagas command.SagaRepository, orderID string) error {
+					func(ctx context.Context, sagas command.Sagas, orderID string) error {
 						mu.Lock()
 						fired[orderID]++
 						mu.Unlock()
@@ -189,7 +196,7 @@ func TestDeadlinesPostponeOneThatFails(t *testing.T) {
 	fire := command.NewFireDeadlineHandler()
 	now := time.Now()
 	n, err := f.deadlines.FireDue(context.Background(), now, 10,
-		func(ctx context.Context, sagas command.SagaRepository, orderID string) error {
+		func(ctx context.Context, sagas command.Sagas, orderID string) error {
 			if err := fire.Handle(ctx, sagas, command.FireDeadline{OrderID: orderID, Now: now}); err != nil {
 				return err
 			}
@@ -206,4 +213,63 @@ func TestDeadlinesPostponeOneThatFails(t *testing.T) {
 	due, ok := f.due(t, broken)
 	require.True(t, ok, "the failed deadline is kept")
 	require.True(t, due.After(now), "and postponed, so it does not block the queue")
+}
+
+// TestDeadlinesFireADueBatchOnOneUnit checks that due deadlines fired
+// together are decided on one unit: their decisions are appended by one
+// save, in one (sub)transaction, where firing each in a savepoint of its
+// own gives each its own transaction id.
+func TestDeadlinesFireADueBatchOnOneUnit(t *testing.T) {
+	f := newFixture(t)
+	ctx := testenv.Context(t, time.Minute)
+	past := time.Now().Add(-time.Minute)
+	ids := make([]string, 20)
+	for i := range ids {
+		ids[i] = uuid.NewString()
+		f.startSaga(t, ids[i], past.Add(time.Duration(i)*time.Millisecond))
+	}
+
+	fire := command.NewFireDeadlineHandler()
+	now := time.Now()
+	n, err := f.deadlines.FireDue(ctx, now, 100, func(ctx context.Context, sagas command.Sagas, orderID string) error {
+		return fire.Handle(ctx, sagas, command.FireDeadline{OrderID: orderID, Now: now})
+	})
+	require.NoError(t, err)
+	require.Equal(t, len(ids), n)
+
+	for _, id := range ids {
+		require.Equal(t, []string{schema.TypeSagaStarted, schema.TypeCancellationDecided}, f.types(t, id))
+		_, ok := f.due(t, id)
+		require.False(t, ok, "a fired deadline is deleted")
+	}
+	var transactions int
+	require.NoError(t, f.pool.QueryRow(ctx, `SELECT count(DISTINCT xmin::text) FROM events WHERE event_type = $1`,
+		schema.TypeCancellationDecided).Scan(&transactions))
+	require.Equal(t, 1, transactions, "the batch's decisions are saved together")
+}
+
+// TestDeadlinesDropARowThatCannotFire checks that a deadline row whose saga
+// can no longer time out — left behind, say, by an older version — is
+// deleted when it comes due, instead of being fired on every poll.
+func TestDeadlinesDropARowThatCannotFire(t *testing.T) {
+	f := newFixture(t)
+	ctx := testenv.Context(t, time.Minute)
+	orderID := uuid.NewString()
+	f.startSaga(t, orderID, time.Now().Add(-time.Minute))
+	settle := command.NewSettleSagaHandler(time.Now)
+	require.NoError(t, f.inTx(t, func(sagas command.Sagas) error {
+		return settle.Handle(ctx, sagas, command.SettleSaga{OrderID: orderID, Cause: schema.Cause{CausationID: uuid.NewString()}})
+	}))
+	_, err := f.pool.Exec(ctx, `INSERT INTO deadlines (order_id, due_at) VALUES ($1, now() - interval '1 second')`, orderID)
+	require.NoError(t, err)
+
+	fire := command.NewFireDeadlineHandler()
+	n, err := f.deadlines.FireDue(ctx, time.Now(), 10, func(ctx context.Context, sagas command.Sagas, orderID string) error {
+		return fire.Handle(ctx, sagas, command.FireDeadline{OrderID: orderID, Now: time.Now()})
+	})
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, ok := f.due(t, orderID)
+	require.False(t, ok, "the stale row is deleted")
+	require.Equal(t, []string{schema.TypeSagaStarted, schema.TypeSagaSettled}, f.types(t, orderID))
 }

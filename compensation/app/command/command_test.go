@@ -2,7 +2,6 @@ package command_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -21,32 +20,27 @@ var (
 	clock     = func() time.Time { return now }
 )
 
-// fakeSagas keeps streams in memory, with the event store's version check.
+// fakeSagas is a unit of work in memory: each Record appends at the next
+// version at once, as the event store's unit does until it is saved.
 type fakeSagas struct{ streams map[string][]schema.Envelope }
 
 func newFakeSagas() *fakeSagas { return &fakeSagas{streams: map[string][]schema.Envelope{}} }
 
-func (f *fakeSagas) Load(_ context.Context, orderID string) (command.LoadedSaga, error) {
-	loaded := command.LoadedSaga{OrderID: orderID, Version: len(f.streams[orderID])}
+func (f *fakeSagas) Get(_ context.Context, orderID string) (command.LoadedSaga, int, error) {
+	saga := command.LoadedSaga{OrderID: orderID}
 	for _, env := range f.streams[orderID] {
-		if _, ok := env.Payload.(schema.SagaStarted); ok {
-			loaded.StartedBy = env.ID
-		}
-		loaded.Saga = loaded.Saga.Apply(env.Payload)
+		saga = saga.Apply(env)
 	}
-	return loaded, nil
+	return saga, len(f.streams[orderID]), nil
 }
 
-func (f *fakeSagas) Save(_ context.Context, saga command.LoadedSaga, events []schema.Envelope) error {
-	stream := f.streams[saga.OrderID]
-	if len(stream) != saga.Version {
-		return errors.New("version conflict")
-	}
+func (f *fakeSagas) Record(_ context.Context, orderID string, events ...schema.Envelope) error {
+	stream := f.streams[orderID]
 	for _, env := range events {
 		env.Version = len(stream) + 1
 		stream = append(stream, env)
 	}
-	f.streams[saga.OrderID] = stream
+	f.streams[orderID] = stream
 	return nil
 }
 

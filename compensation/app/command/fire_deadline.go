@@ -23,8 +23,8 @@ func NewFireDeadlineHandler() FireDeadlineHandler { return FireDeadlineHandler{}
 // Handle records CancellationDecided{PAYMENT_TIMEOUT} if the saga is still
 // active with nothing captured. No message caused it, so its cause is the
 // SagaStarted event that set the deadline.
-func (FireDeadlineHandler) Handle(ctx context.Context, sagas SagaRepository, cmd FireDeadline) error {
-	saga, err := sagas.Load(ctx, cmd.OrderID)
+func (FireDeadlineHandler) Handle(ctx context.Context, sagas Sagas, cmd FireDeadline) error {
+	saga, _, err := sagas.Get(ctx, cmd.OrderID)
 	if err != nil {
 		return err
 	}
@@ -32,5 +32,5 @@ func (FireDeadlineHandler) Handle(ctx context.Context, sagas SagaRepository, cmd
 	if err != nil {
 		return fmt.Errorf("deadline of order %s: %w", cmd.OrderID, err)
 	}
-	return save(ctx, sagas, saga, events, schema.Cause{CausationID: saga.StartedBy}, cmd.Now)
+	return record(ctx, sagas, cmd.OrderID, events, schema.Cause{CausationID: saga.StartedBy}, cmd.Now)
 }

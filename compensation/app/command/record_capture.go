@@ -22,7 +22,7 @@ type RecordCaptureHandler struct{ now Clock }
 func NewRecordCaptureHandler(now Clock) RecordCaptureHandler { return RecordCaptureHandler{now: now} }
 
 // Handle records CaptureRecorded, and RefundRequested if the cancel started.
-func (h RecordCaptureHandler) Handle(ctx context.Context, sagas SagaRepository, cmd RecordCapture) error {
+func (h RecordCaptureHandler) Handle(ctx context.Context, sagas Sagas, cmd RecordCapture) error {
 	return decide(ctx, sagas, cmd.OrderID, cmd.Cause, h.now(), func(s domain.Saga) ([]schema.Event, error) {
 		return s.PaymentCaptured(cmd.Capture)
 	})

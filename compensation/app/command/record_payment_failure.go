@@ -27,7 +27,7 @@ func NewRecordPaymentFailureHandler(now Clock) RecordPaymentFailureHandler {
 }
 
 // Handle records CancellationDecided if the saga is still active.
-func (h RecordPaymentFailureHandler) Handle(ctx context.Context, sagas SagaRepository, cmd RecordPaymentFailure) error {
+func (h RecordPaymentFailureHandler) Handle(ctx context.Context, sagas Sagas, cmd RecordPaymentFailure) error {
 	return decide(ctx, sagas, cmd.OrderID, cmd.Cause, h.now(), func(s domain.Saga) ([]schema.Event, error) {
 		switch cmd.Reason {
 		case schema.ReasonPaymentDeclined:

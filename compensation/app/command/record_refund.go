@@ -24,7 +24,7 @@ func NewRecordRefundHandler(now Clock) RecordRefundHandler { return RecordRefund
 
 // Handle records RefundConfirmed, and CancellationCompleted if the order is
 // cancelling.
-func (h RecordRefundHandler) Handle(ctx context.Context, sagas SagaRepository, cmd RecordRefund) error {
+func (h RecordRefundHandler) Handle(ctx context.Context, sagas Sagas, cmd RecordRefund) error {
 	return decide(ctx, sagas, cmd.OrderID, cmd.Cause, h.now(), func(s domain.Saga) ([]schema.Event, error) {
 		return s.PaymentRefunded(cmd.PaymentID, cmd.RefundID)
 	})

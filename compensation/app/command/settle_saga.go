@@ -20,7 +20,7 @@ type SettleSagaHandler struct{ now Clock }
 func NewSettleSagaHandler(now Clock) SettleSagaHandler { return SettleSagaHandler{now: now} }
 
 // Handle records SagaSettled if the saga is active or its cancel only decided.
-func (h SettleSagaHandler) Handle(ctx context.Context, sagas SagaRepository, cmd SettleSaga) error {
+func (h SettleSagaHandler) Handle(ctx context.Context, sagas Sagas, cmd SettleSaga) error {
 	return decide(ctx, sagas, cmd.OrderID, cmd.Cause, h.now(), func(s domain.Saga) ([]schema.Event, error) {
 		return s.OrderPaid()
 	})

@@ -26,7 +26,7 @@ func NewStartCancellationHandler(now Clock) StartCancellationHandler {
 
 // Handle records CancellationStarted followed by RefundRequested or
 // CancellationCompleted.
-func (h StartCancellationHandler) Handle(ctx context.Context, sagas SagaRepository, cmd StartCancellation) error {
+func (h StartCancellationHandler) Handle(ctx context.Context, sagas Sagas, cmd StartCancellation) error {
 	return decide(ctx, sagas, cmd.OrderID, cmd.Cause, h.now(), func(s domain.Saga) ([]schema.Event, error) {
 		return s.CancellationRequested(cmd.Reason)
 	})

@@ -31,7 +31,7 @@ func NewStartSagaHandler(paymentTimeout time.Duration, now Clock) StartSagaHandl
 }
 
 // Handle records SagaStarted, unless the saga has already started.
-func (h StartSagaHandler) Handle(ctx context.Context, sagas SagaRepository, cmd StartSaga) error {
+func (h StartSagaHandler) Handle(ctx context.Context, sagas Sagas, cmd StartSaga) error {
 	return decide(ctx, sagas, cmd.OrderID, cmd.Cause, h.now(), func(s domain.Saga) ([]schema.Event, error) {
 		return s.Start(cmd.OrderID, cmd.Amount, cmd.CreatedAt.Add(h.paymentTimeout))
 	})

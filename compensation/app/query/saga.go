@@ -13,11 +13,11 @@ import (
 // ErrNotFound means no saga has started for the order.
 var ErrNotFound = errors.New("saga not found")
 
-// SagaLoader reads a saga outside any transaction.
+// SagaLoader reads a saga outside any unit of work.
 type SagaLoader interface {
-	// LoadSaga returns the saga and its stream version; a saga that has
-	// not started is returned as such, with version 0.
-	LoadSaga(ctx context.Context, orderID string) (domain.Saga, int, error)
+	// Load returns the saga and its stream version; a saga that has not
+	// started is returned as such, with version 0.
+	Load(ctx context.Context, orderID string) (domain.Saga, int, error)
 }
 
 // Saga is what an order's compensation saga has seen and decided.
@@ -44,7 +44,7 @@ func NewSagaHandler(sagas SagaLoader) SagaHandler { return SagaHandler{sagas: sa
 
 // Handle returns the saga of orderID, or ErrNotFound.
 func (h SagaHandler) Handle(ctx context.Context, orderID string) (Saga, error) {
-	s, version, err := h.sagas.LoadSaga(ctx, orderID)
+	s, version, err := h.sagas.Load(ctx, orderID)
 	if err != nil {
 		return Saga{}, err
 	}

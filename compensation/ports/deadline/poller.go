@@ -16,11 +16,12 @@ import (
 // batchSize bounds how many deadlines one transaction fires.
 const batchSize = 100
 
-// DueDeadlines hands due deadlines to fire, each with the saga repository of
-// the transaction that holds its lock, and reports how many it locked.
+// DueDeadlines hands due deadlines to fire, each with the unit of work of
+// the transaction that holds its lock — one unit for a whole batch, unless
+// a deadline that failed must be isolated — and reports how many it locked.
 type DueDeadlines interface {
 	FireDue(ctx context.Context, now time.Time, limit int,
-		fire func(ctx context.Context, sagas command.SagaRepository, orderID string) error) (int, error)
+		fire func(ctx context.Context, sagas command.Sagas, orderID string) error) (int, error)
 }
 
 // Poller fires due deadlines every interval.
@@ -57,7 +58,7 @@ func (p *Poller) poll(ctx context.Context) {
 	for ctx.Err() == nil {
 		now := p.now()
 		n, err := p.deadlines.FireDue(ctx, now, batchSize,
-			func(ctx context.Context, sagas command.SagaRepository, orderID string) error {
+			func(ctx context.Context, sagas command.Sagas, orderID string) error {
 				return p.fire.Handle(ctx, sagas, command.FireDeadline{OrderID: orderID, Now: now})
 			})
 		if err != nil {

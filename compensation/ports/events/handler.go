@@ -1,6 +1,9 @@
 // Package events turns the order and payment events the compensation
-// service consumes from Kafka into its commands, each handled once: the
-// inbox row and the saga's new events commit in one transaction.
+// service consumes from Kafka into its commands, each handled once: a batch
+// of messages is one inbox transaction, in which one unit of work loads the
+// sagas of every order the batch names in one query, each message decides
+// in turn, and one save writes the decisions with the deadlines they set or
+// void.
 package events
 
 import (
@@ -14,6 +17,7 @@ import (
 	"github.com/orderflow/orderflow/compensation/app/command"
 	"github.com/orderflow/orderflow/compensation/domain"
 	"github.com/orderflow/orderflow/platform/consumer"
+	"github.com/orderflow/orderflow/platform/eventstore"
 	"github.com/orderflow/orderflow/platform/inbox"
 	"github.com/orderflow/orderflow/schema"
 )
@@ -21,61 +25,115 @@ import (
 // InboxName names the compensation service's inbox.
 const InboxName = "compensation"
 
-// SagasIn returns the saga repository working in tx.
-type SagasIn func(tx pgx.Tx) command.SagaRepository
+// Unit is a unit of work over sagas in the inbox's transaction.
+type Unit interface {
+	command.Sagas
+	// Save writes everything recorded, and the payment deadlines it set or
+	// voided, in the unit's transaction.
+	Save(ctx context.Context) error
+}
+
+// Units begins a unit of work in tx, loading the sagas of orderIDs in one
+// query (postgres.Sagas.Begin).
+type Units func(ctx context.Context, tx pgx.Tx, orderIDs ...string) (Unit, error)
+
+// maxConflictRedos bounds how often a batch is redone, in a new
+// transaction, after a saga it decided on moved meanwhile: the order and
+// the payment topics are consumed in parallel, so their batches often touch
+// the same sagas. Redoing the batch whole keeps it one transaction, where
+// the consumer's fallback would handle its messages one by one.
+const maxConflictRedos = 3
 
 // NewHandler returns the consumer handler for the order and payment topics.
 // Events compensation does not react to are acknowledged without a
-// transaction.
-func NewHandler(db inbox.Transactor, application app.Application, sagas SagasIn) consumer.Handler {
-	h := handler{commands: application.Commands, sagas: sagas}
-	return consumer.Filter(func(msg consumer.Message) bool { return reactsTo(msg.Envelope.Payload) },
-		inbox.Handler(db, InboxName, h.handle))
+// transaction. A message that fails its batch fails it whole; the consumer
+// then hands the messages over one by one, so it fails alone.
+func NewHandler(db inbox.Transactor, application app.Application, units Units) consumer.Handler {
+	h := handler{commands: application.Commands, units: units}
+	batch := inbox.Batch(db, InboxName, h.handle)
+	return consumer.Filter(func(msg consumer.Message) bool { return orderOf(msg.Envelope.Payload) != "" },
+		func(ctx context.Context, msgs []consumer.Message) error {
+			err := batch(ctx, msgs)
+			for range maxConflictRedos {
+				if !errors.Is(err, eventstore.ErrConcurrency) {
+					break
+				}
+				err = batch(ctx, msgs)
+			}
+			return err
+		})
 }
 
-func reactsTo(e schema.Event) bool {
-	switch e.(type) {
-	case schema.OrderCreated, schema.OrderPaid, schema.OrderCancellationRequested,
-		schema.PaymentCaptured, schema.PaymentDeclined, schema.PaymentFailed, schema.PaymentRefunded:
-		return true
+// orderOf returns the order an event the service reacts to is about, "" for
+// the events it does not react to.
+func orderOf(e schema.Event) string {
+	switch e := e.(type) {
+	case schema.OrderCreated:
+		return e.OrderID
+	case schema.OrderPaid:
+		return e.OrderID
+	case schema.OrderCancellationRequested:
+		return e.OrderID
+	case schema.PaymentCaptured:
+		return e.OrderID
+	case schema.PaymentDeclined:
+		return e.OrderID
+	case schema.PaymentFailed:
+		return e.OrderID
+	case schema.PaymentRefunded:
+		return e.OrderID
 	}
-	return false
+	return ""
 }
 
 type handler struct {
 	commands app.Commands
-	sagas    SagasIn
+	units    Units
 }
 
-func (h handler) handle(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
-	env := msg.Envelope
-	sagas := h.sagas(tx)
+func (h handler) handle(ctx context.Context, tx pgx.Tx, msgs []consumer.Message) error {
+	orderIDs := make([]string, len(msgs))
+	for i, msg := range msgs {
+		orderIDs[i] = orderOf(msg.Envelope.Payload)
+	}
+	sagas, err := h.units(ctx, tx, orderIDs...)
+	if err != nil {
+		return err
+	}
+	for _, msg := range msgs {
+		if err := classify(msg.Envelope, h.react(ctx, sagas, msg.Envelope)); err != nil {
+			return err
+		}
+	}
+	return sagas.Save(ctx)
+}
+
+func (h handler) react(ctx context.Context, sagas command.Sagas, env schema.Envelope) error {
 	cause := env.CausedBy()
 	c := h.commands
-	var err error
 	switch e := env.Payload.(type) {
 	case schema.OrderCreated:
-		err = c.StartSaga.Handle(ctx, sagas, command.StartSaga{
+		return c.StartSaga.Handle(ctx, sagas, command.StartSaga{
 			OrderID: e.OrderID, Amount: e.Total, CreatedAt: env.OccurredAt, Cause: cause})
 	case schema.OrderPaid:
-		err = c.SettleSaga.Handle(ctx, sagas, command.SettleSaga{OrderID: e.OrderID, Cause: cause})
+		return c.SettleSaga.Handle(ctx, sagas, command.SettleSaga{OrderID: e.OrderID, Cause: cause})
 	case schema.OrderCancellationRequested:
-		err = c.StartCancellation.Handle(ctx, sagas, command.StartCancellation{
+		return c.StartCancellation.Handle(ctx, sagas, command.StartCancellation{
 			OrderID: e.OrderID, Reason: e.Reason, Cause: cause})
 	case schema.PaymentCaptured:
-		err = c.RecordCapture.Handle(ctx, sagas, command.RecordCapture{OrderID: e.OrderID, Cause: cause,
+		return c.RecordCapture.Handle(ctx, sagas, command.RecordCapture{OrderID: e.OrderID, Cause: cause,
 			Capture: domain.Capture{PaymentID: e.PaymentID, ChargeID: e.ChargeID, Amount: e.Amount}})
 	case schema.PaymentDeclined:
-		err = c.RecordPaymentFailure.Handle(ctx, sagas, command.RecordPaymentFailure{
+		return c.RecordPaymentFailure.Handle(ctx, sagas, command.RecordPaymentFailure{
 			OrderID: e.OrderID, Reason: schema.ReasonPaymentDeclined, Cause: cause})
 	case schema.PaymentFailed:
-		err = c.RecordPaymentFailure.Handle(ctx, sagas, command.RecordPaymentFailure{
+		return c.RecordPaymentFailure.Handle(ctx, sagas, command.RecordPaymentFailure{
 			OrderID: e.OrderID, Reason: schema.ReasonPaymentFailed, Cause: cause})
 	case schema.PaymentRefunded:
-		err = c.RecordRefund.Handle(ctx, sagas, command.RecordRefund{
+		return c.RecordRefund.Handle(ctx, sagas, command.RecordRefund{
 			OrderID: e.OrderID, PaymentID: e.PaymentID, RefundID: e.RefundID, Cause: cause})
 	}
-	return classify(env, err)
+	return nil
 }
 
 // classify tells the consumer which failures a retry can fix.
