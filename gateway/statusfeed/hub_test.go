@@ -514,3 +514,42 @@ func TestFollowMidFlightUnderLoad(t *testing.T) {
 		return nil
 	})
 }
+
+// The stream may hold a stream's events out of version order (a publish
+// retried after a later one went through): each subscriber applies them in
+// version order, so no status change is skipped — whether it gets them from
+// the feed or from the order's history.
+func TestFollowAppliesEachStreamInVersionOrder(t *testing.T) {
+	d := newDirect(t, false)
+	ctx := testenv.Context(t, time.Minute)
+	want := []model.OrderStatus{model.OrderStatusPending, model.OrderStatusPaid, model.OrderStatusCancelling}
+
+	s := d.saga()
+	created, requested, captured, paid, cancel := s.Created(), s.Requested(), s.Captured(), s.Paid(),
+		s.CancelRequested(schema.ReasonCustomerRequest)
+	feed := d.feed(statusfeed.Config{})
+	ch, err := feed.Follow(ctx, s.OrderID)
+	require.NoError(t, err)
+	d.publish(created, captured, cancel, requested, paid)
+	var got []*model.Order
+	for range want {
+		got = append(got, next(t, ch))
+	}
+	require.Equal(t, want, statuses(got), "from the feed")
+	require.Equal(t, model.PaymentStatusCaptured, got[1].Payment.Status)
+
+	old := d.saga()
+	created, requested, captured, paid, cancel = old.Created(), old.Requested(), old.Captured(), old.Paid(),
+		old.CancelRequested(schema.ReasonCustomerRequest)
+	d.publish(created, captured, cancel)
+	late := d.feed(statusfeed.Config{Lookback: time.Millisecond})
+	ch, err = late.Follow(ctx, old.OrderID)
+	require.NoError(t, err)
+	o := next(t, ch)
+	require.Equal(t, model.OrderStatusPending, o.Status, "the cancel waits for OrderPaid before it")
+	require.Nil(t, o.Payment, "the capture waits for the request before it")
+	d.publish(requested, paid)
+	got = []*model.Order{o, next(t, ch), next(t, ch)}
+	require.Equal(t, want, statuses(got), "from the history, then the feed")
+	require.Equal(t, model.PaymentStatusCaptured, got[1].Payment.Status)
+}
