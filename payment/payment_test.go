@@ -173,6 +173,13 @@ type service struct {
 
 func startPayment(t *testing.T, pspURL string) *service {
 	t.Helper()
+	return startPaymentWith(t, testConfig(t, pspURL))
+}
+
+// testConfig is the configuration of a payment service on a database and
+// topics of its own, calling the PSP at pspURL.
+func testConfig(t *testing.T, pspURL string) payment.Config {
+	t.Helper()
 	cfg := payment.DefaultConfig()
 	cfg.Service.HTTPAddr = "127.0.0.1:0"
 	cfg.Service.PostgresDSN = testenv.PostgresDatabase(t)
@@ -185,7 +192,11 @@ func startPayment(t *testing.T, pspURL string) *service {
 	cfg.PSP.Timeout = 500 * time.Millisecond // tok_slow answers after gatewaytest.SlowDelay
 	cfg.PSP.BackoffInitial = 20 * time.Millisecond
 	cfg.PSP.BackoffMax = 100 * time.Millisecond
+	return cfg
+}
 
+func startPaymentWith(t *testing.T, cfg payment.Config) *service {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan net.Addr, 1)
 	done := make(chan error, 1)
