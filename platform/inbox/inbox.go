@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orderflow/orderflow/platform/consumer"
@@ -88,20 +89,28 @@ const maxRaces = 5
 
 // ClaimMessages records the event ids of msgs for consumer inside tx, in one
 // statement, and returns the messages whose ids were not recorded before (a
-// message repeated within msgs counts once), in their order.
+// message repeated within msgs counts once, at its first occurrence), in
+// their order. Ids are compared as UUIDs, whatever their spelling; they are
+// inserted in sorted order, so that claims overlapping in another
+// transaction wait for each other instead of deadlocking.
 func ClaimMessages(ctx context.Context, tx pgx.Tx, consumer string, msgs []consumer.Message) ([]consumer.Message, error) {
+	ids := make([]string, len(msgs))
+	for i, msg := range msgs {
+		id, err := uuid.Parse(msg.Envelope.ID)
+		if err != nil {
+			return nil, fmt.Errorf("inbox claim: event id %q: %w", msg.Envelope.ID, err)
+		}
+		ids[i] = id.String()
+	}
 	if len(msgs) == 1 {
-		first, err := Claim(ctx, tx, consumer, msgs[0].Envelope.ID)
+		first, err := Claim(ctx, tx, consumer, ids[0])
 		if err != nil || !first {
 			return nil, err
 		}
 		return msgs, nil
 	}
-	ids := make([]string, len(msgs))
-	for i, msg := range msgs {
-		ids[i] = msg.Envelope.ID
-	}
-	rows, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id) SELECT $1, id FROM unnest($2::uuid[]) AS id
+	rows, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id)
+		SELECT DISTINCT $1::text, id FROM unnest($2::uuid[]) AS id ORDER BY id
 		ON CONFLICT DO NOTHING RETURNING event_id::text`, consumer, ids)
 	if err != nil {
 		return nil, fmt.Errorf("inbox claim: %w", err)
@@ -115,10 +124,10 @@ func ClaimMessages(ctx context.Context, tx pgx.Tx, consumer string, msgs []consu
 		fresh[id] = true
 	}
 	out := msgs[:0:0]
-	for _, msg := range msgs {
-		if fresh[msg.Envelope.ID] {
+	for i, msg := range msgs {
+		if fresh[ids[i]] {
 			out = append(out, msg)
-			delete(fresh, msg.Envelope.ID) // a repeat within the batch is not new
+			delete(fresh, ids[i]) // a repeat within the batch is not new
 		}
 	}
 	return out, nil
