@@ -113,6 +113,13 @@ func (u *Unit) Save(ctx context.Context) error {
 
 // syncDeadlines stores the payment deadline of each synced saga while it
 // can fire and deletes it once it cannot.
+//
+// Each statement locks in order of order id, but the two run one after the
+// other, so two consumers could still deadlock if one deleted a row the
+// other upserted and the other way round. In practice the upserted rows of
+// a consumer are new ones (a saga staying pending records nothing but its
+// SagaStarted), which no other transaction sees to delete. Should it happen,
+// Postgres aborts one of the two and its batch is handled again.
 func (u *Unit) syncDeadlines(ctx context.Context) error {
 	var (
 		pending []string
