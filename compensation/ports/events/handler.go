@@ -17,7 +17,6 @@ import (
 	"github.com/orderflow/orderflow/compensation/app/command"
 	"github.com/orderflow/orderflow/compensation/domain"
 	"github.com/orderflow/orderflow/platform/consumer"
-	"github.com/orderflow/orderflow/platform/eventstore"
 	"github.com/orderflow/orderflow/platform/inbox"
 	"github.com/orderflow/orderflow/schema"
 )
@@ -37,31 +36,17 @@ type Unit interface {
 // query (postgres.Sagas.Begin).
 type Units func(ctx context.Context, tx pgx.Tx, orderIDs ...string) (Unit, error)
 
-// maxConflictRedos bounds how often a batch is redone, in a new
-// transaction, after a saga it decided on moved meanwhile: the order and
-// the payment topics are consumed in parallel, so their batches often touch
-// the same sagas. Redoing the batch whole keeps it one transaction, where
-// the consumer's fallback would handle its messages one by one.
-const maxConflictRedos = 3
-
 // NewHandler returns the consumer handler for the order and payment topics.
 // Events compensation does not react to are acknowledged without a
 // transaction. A message that fails its batch fails it whole; the consumer
-// then hands the messages over one by one, so it fails alone.
+// then hands the messages over one by one, so it fails alone. A batch whose
+// save met a concurrent append (the order and the payment topics are
+// consumed in parallel, so their batches often touch the same sagas) is
+// redone whole by inbox.Batch.
 func NewHandler(db inbox.Transactor, application app.Application, units Units) consumer.Handler {
 	h := handler{commands: application.Commands, units: units}
-	batch := inbox.Batch(db, InboxName, h.handle)
 	return consumer.Filter(func(msg consumer.Message) bool { return orderOf(msg.Envelope.Payload) != "" },
-		func(ctx context.Context, msgs []consumer.Message) error {
-			err := batch(ctx, msgs)
-			for range maxConflictRedos {
-				if !errors.Is(err, eventstore.ErrConcurrency) {
-					break
-				}
-				err = batch(ctx, msgs)
-			}
-			return err
-		})
+		inbox.Batch(db, InboxName, h.handle))
 }
 
 // orderOf returns the order an event the service reacts to is about, "" for
