@@ -1,20 +1,34 @@
 // Package consumer runs a Kafka consumer group loop for orderflow events.
 //
 // Guarantees: a message's offset is stored only after its handler succeeded
-// (at-least-once); each partition is handled by its own worker, in order, so
-// one slow order does not stall the others; a transient error is retried with
-// capped exponential backoff, without moving past the message; a message that
-// can never be handled (undecodable, unknown type, or a handler error marked
-// Permanent) is published to the dead-letter topic with the reason and its
-// origin, and the partition moves on. Shutdown finishes the batch in hand,
-// commits the stored offsets and flushes the dead-letter producer.
+// or it was dead-lettered (at-least-once); each partition is handled by its
+// own worker, in order, so one slow order does not stall the others (a
+// partition whose queue is full is paused, not waited for); a transient
+// error is retried with capped exponential backoff, without moving past the
+// message; a message that can never be handled (undecodable, unknown type,
+// or a handler error marked Permanent) is published to the dead-letter topic
+// with the reason and its origin, and the partition moves on. Shutdown and
+// revoke finish the handler call in hand (not the rest of a failed batch,
+// which is delivered again), commit the stored offsets and flush the
+// dead-letter producer.
 //
 // Handlers take messages in batches: a worker hands its handler every
 // message that waited in its partition's queue (up to MaxBatch), so under
 // load one transaction, one commit and one round of I/O serve many messages,
-// while a lone message is handled at once. A batch that fails is handed to
+// while a lone message is handled at once. A batch's offsets are stored once
+// the handler returned nil for all of it. A batch that fails is handed to
 // the handler again one message at a time, so the message at fault is
-// retried or dead-lettered alone and the others go through.
+// retried or dead-lettered alone and the others go through; each of those
+// offsets is stored as its message is done.
+//
+// Config.StopAtEnd reads to the end instead, for rebuilding a derived store:
+// the consumer joins no group — it assigns itself every partition of its
+// topics from the first offset, whatever any group committed — and Run
+// returns nil once every partition's messages up to the end it had at start
+// were handled. It commits nothing, so the same Config rebuilds again from
+// the beginning next time, and two rebuilds never split the partitions
+// between them as members of one group would. Group then only names the
+// reader (librdkafka needs one, and the dead-letter headers carry it).
 //
 // Pair it with the inbox package for effectively-once effects.
 package consumer
@@ -137,6 +151,11 @@ type Config struct {
 	// messages (told by their event-type header) are passed over without
 	// being decoded, and their offsets stored.
 	Types []string
+	// StopAtEnd makes Run read every partition of Topics from its first
+	// offset up to the end it had when Run started, without joining Group or
+	// committing offsets, and return once all of it was handled (see the
+	// package comment).
+	StopAtEnd bool
 }
 
 func (c *Config) setDefaults() {
@@ -195,7 +214,14 @@ func New(cfg Config, codec *schema.Codec, handler Handler, log *slog.Logger) (*C
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	kc, err := kafka.NewConsumer(broker.ConsumerConfig(cfg.Brokers, cfg.Group))
+	kcfg := broker.ConsumerConfig(cfg.Brokers, cfg.Group)
+	if cfg.StopAtEnd {
+		// Nothing is committed, and the end of a partition whose last
+		// offsets are transaction markers is told by an EOF event.
+		_ = kcfg.SetKey("enable.auto.commit", false)
+		_ = kcfg.SetKey("enable.partition.eof", true)
+	}
+	kc, err := kafka.NewConsumer(kcfg)
 	if err != nil {
 		return nil, fmt.Errorf("new consumer: %w", err)
 	}
@@ -226,9 +252,13 @@ func New(cfg Config, codec *schema.Codec, handler Handler, log *slog.Logger) (*C
 func (c *Consumer) Assigned() <-chan struct{} { return c.ready }
 
 // Run consumes until ctx is done, then shuts down gracefully. It closes the
-// consumer; a Consumer runs once.
+// consumer; a Consumer runs once. With StopAtEnd it returns nil once every
+// partition was read to its end, and ctx's error if ctx ends first.
 func (c *Consumer) Run(ctx context.Context) error {
 	defer c.close()
+	if c.cfg.StopAtEnd {
+		return c.runToEnd(ctx)
+	}
 	if err := c.kc.SubscribeTopics(c.cfg.Topics, c.rebalance); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
@@ -240,13 +270,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 				c.log.Warn("fetch error", "err", ev.TopicPartition.Error)
 				continue
 			}
-			w := c.workers[partitionKey(ev.TopicPartition)]
-			if w == nil { // not assigned any more: it will be redelivered
-				continue
-			}
-			select {
-			case w.queue <- ev:
-			case <-ctx.Done():
+			if w := c.workers[partitionKey(ev.TopicPartition)]; w != nil { // else not assigned any more: it will be redelivered
+				c.enqueue(w, ev)
 			}
 		case kafka.Error:
 			if ev.IsFatal() {
@@ -254,10 +279,51 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 			c.log.Warn("kafka error", "err", ev)
 		}
+		c.refill()
 	}
 	c.stopWorkers(nil)
 	c.commit()
 	return nil
+}
+
+// enqueue queues m for its worker without waiting: if the queue is full, m
+// waits in the worker's overflow and the partition is paused, so that a
+// partition stuck on a retrying message holds up neither the others nor
+// this loop (which must keep polling to serve rebalances).
+func (c *Consumer) enqueue(w *worker, m *kafka.Message) {
+	if len(w.overflow) == 0 && w.offer(m) {
+		return
+	}
+	// A message fetched before the pause took effect still comes in order.
+	w.overflow = append(w.overflow, m)
+	if !w.paused {
+		if err := c.kc.Pause([]kafka.TopicPartition{w.tp}); err != nil {
+			c.log.Warn("pause partition", "partition", w.tp.Partition, "err", err)
+		}
+		w.paused = true
+	}
+}
+
+// refill moves overflowing messages into their queues as room frees up, and
+// resumes a paused partition once its overflow is gone: fetching restarts
+// after the last message Poll returned, so nothing is skipped or repeated.
+func (c *Consumer) refill() {
+	for _, w := range c.workers {
+		for len(w.overflow) > 0 && w.offer(w.overflow[0]) {
+			w.overflow[0] = nil
+			w.overflow = w.overflow[1:]
+		}
+		if len(w.overflow) == 0 && w.paused {
+			c.resume(w)
+		}
+	}
+}
+
+func (c *Consumer) resume(w *worker) {
+	if err := c.kc.Resume([]kafka.TopicPartition{w.tp}); err != nil {
+		c.log.Warn("resume partition", "partition", w.tp.Partition, "err", err)
+	}
+	w.paused = false
 }
 
 func (c *Consumer) close() {
@@ -311,14 +377,15 @@ func (c *Consumer) startWorker(tp kafka.TopicPartition) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &worker{c: c, queue: make(chan *kafka.Message, c.cfg.QueueSize), stop: cancel, done: make(chan struct{})}
+	w := &worker{c: c, tp: kafka.TopicPartition{Topic: &key.topic, Partition: key.id},
+		queue: make(chan *kafka.Message, c.cfg.QueueSize), stop: cancel, done: make(chan struct{})}
 	c.workers[key] = w
 	go w.run(ctx)
 }
 
 // stopWorkers stops the workers of partitions (all of them when nil) and
-// waits for each to finish its message in hand. Queued messages are dropped:
-// their offsets were not stored, so they are delivered again.
+// waits for each to finish the handler call in hand. Queued messages are
+// dropped: their offsets were not stored, so they are delivered again.
 func (c *Consumer) stopWorkers(partitions []kafka.TopicPartition) {
 	var stopped []*worker
 	for key, w := range c.workers {
@@ -326,6 +393,10 @@ func (c *Consumer) stopWorkers(partitions []kafka.TopicPartition) {
 			continue
 		}
 		w.stop()
+		if w.paused { // a pause would outlive the assignment
+			c.resume(w)
+		}
+		w.overflow = nil
 		stopped = append(stopped, w)
 		delete(c.workers, key)
 	}
@@ -353,12 +424,28 @@ func (c *Consumer) commit() {
 	}
 }
 
-// worker handles one partition's messages in order.
+// worker handles one partition's messages in order. Its queue is fed by
+// Run's goroutine, which alone touches overflow and paused; closing the
+// queue (StopAtEnd) makes the worker finish what is queued and return.
 type worker struct {
 	c     *Consumer
+	tp    kafka.TopicPartition
 	queue chan *kafka.Message
 	stop  context.CancelFunc
 	done  chan struct{}
+
+	overflow []*kafka.Message
+	paused   bool
+}
+
+// offer queues m if there is room.
+func (w *worker) offer(m *kafka.Message) bool {
+	select {
+	case w.queue <- m:
+		return true
+	default:
+		return false
+	}
 }
 
 func (w *worker) run(ctx context.Context) {
@@ -367,7 +454,10 @@ func (w *worker) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case m := <-w.queue:
+		case m, ok := <-w.queue:
+			if !ok || ctx.Err() != nil { // stopped: what is queued comes again
+				return
+			}
 			if !w.processBatch(ctx, w.drain(m)) {
 				return
 			}
@@ -380,7 +470,10 @@ func (w *worker) drain(first *kafka.Message) []*kafka.Message {
 	batch := []*kafka.Message{first}
 	for len(batch) < w.c.cfg.MaxBatch {
 		select {
-		case m := <-w.queue:
+		case m, ok := <-w.queue:
+			if !ok {
+				return batch
+			}
 			batch = append(batch, m)
 		default:
 			return batch
@@ -391,7 +484,7 @@ func (w *worker) drain(first *kafka.Message) []*kafka.Message {
 
 // wants reports whether the handler is to be given m: every message unless
 // Types is set, else those whose event-type header is listed, and those
-// without the header (which fail to decode and are dead-lettered).
+// without the header (decoded as any other: dead-lettered if they cannot be).
 func (c *Consumer) wants(m *kafka.Message) bool {
 	if c.types == nil {
 		return true
@@ -444,10 +537,11 @@ func (w *worker) processBatch(ctx context.Context, ms []*kafka.Message) bool {
 	return true
 }
 
-// oneByOne processes ms one at a time, then stores last's offset.
+// oneByOne processes ms one at a time, then stores last's offset. Stopped,
+// it leaves the rest: their offsets are not stored, so they come again.
 func (w *worker) oneByOne(ctx context.Context, ms []*kafka.Message, last *kafka.Message) bool {
 	for _, m := range ms {
-		if !w.process(ctx, m) {
+		if ctx.Err() != nil || !w.process(ctx, m) {
 			return false
 		}
 	}
@@ -515,6 +609,9 @@ func (w *worker) handle(ctx context.Context, msgs []Message) (err error) {
 }
 
 func (w *worker) store(m *kafka.Message) {
+	if w.c.cfg.StopAtEnd { // nothing is committed
+		return
+	}
 	if _, err := w.c.kc.StoreMessage(m); err != nil {
 		// The partition was revoked meanwhile; the next owner redelivers,
 		// and the inbox makes that harmless.
