@@ -52,7 +52,9 @@ type Config struct {
 
 	// Projector and Mirror run the Kafka consumers that feed Redis and
 	// JetStream. Every replica may run them (the consumer groups share the
-	// work); a replica that only serves the API can turn them off.
+	// work); a replica that only serves the API can turn them off. With both
+	// on, one group does both (see package mirror: a NATS outage then also
+	// pauses the read models).
 	Projector bool `env:"PROJECTOR" default:"true"`
 	Mirror    bool `env:"MIRROR" default:"true"`
 
@@ -153,17 +155,23 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return httpserver.Serve(ctx, log, cfg.HTTPAddr, mux, cfg.ShutdownTimeout, ready) })
 	g.Go(func() error { return feed.Run(ctx) })
+	var project consumer.Handler
 	if cfg.Projector {
+		project = readmodel.NewProjector(rdb, cfg.RedisPrefix).Handle
+	}
+	if cfg.Projector && !cfg.Mirror {
 		kafka := readmodel.Kafka{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix}
 		projector, err := consumer.New(kafka.ConsumerConfig(), schema.NewCodec(schema.NewRegistry()),
-			readmodel.NewProjector(rdb, cfg.RedisPrefix).Handle, log.With("component", "projector"))
+			project, log.With("component", "projector"))
 		if err != nil {
 			return fmt.Errorf("projector: %w", err)
 		}
 		g.Go(func() error { return projector.Run(ctx) })
 	}
 	if cfg.Mirror {
-		m, err := mirror.New(mirror.Config{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix, Stream: stream}, js, log)
+		// With the projector on, one group mirrors each batch, then projects it.
+		m, err := mirror.New(mirror.Config{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix, Stream: stream,
+			Then: project}, js, log)
 		if err != nil {
 			return fmt.Errorf("mirror: %w", err)
 		}

@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -21,10 +22,16 @@ type Config struct {
 	Brokers string
 	// TopicPrefix is the deployment's topic prefix (schema.TopicsWithPrefix).
 	TopicPrefix string
-	// Group defaults to <TopicPrefix>gateway-mirror.
+	// Group defaults to <TopicPrefix>gateway, or <TopicPrefix>gateway-mirror
+	// if Then is not set.
 	Group  string
 	Stream Stream
-	// PublishTimeout bounds one publish and its PubAck; default 5s.
+	// Then, if set, handles every batch once JetStream has acknowledged all
+	// of it, before the offsets are stored: the gateway's projector, so that
+	// one consumer group reads the topics once for both.
+	Then consumer.Handler
+	// PublishTimeout bounds the wait for a PubAck, and stream management
+	// calls; default 5s.
 	PublishTimeout time.Duration
 	// RetryInitial and RetryMax bound the backoff while NATS does not
 	// answer (platform/consumer's defaults if zero).
@@ -32,7 +39,11 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
-	if c.Group == "" {
+	switch {
+	case c.Group != "":
+	case c.Then != nil:
+		c.Group = c.TopicPrefix + "gateway"
+	default:
 		c.Group = c.TopicPrefix + "gateway-mirror"
 	}
 	if c.PublishTimeout == 0 {
@@ -46,8 +57,11 @@ type Mirror struct {
 	cfg    Config
 	topics []string
 	js     jetstream.JetStream
-	codec  *schema.Codec
-	log    *slog.Logger
+	// pub publishes asynchronously, with PublishTimeout as the PubAck
+	// timeout (on a connection shared with js).
+	pub   jetstream.JetStream
+	codec *schema.Codec
+	log   *slog.Logger
 
 	cons  *consumer.Consumer
 	admin *kafka.AdminClient
@@ -70,15 +84,19 @@ type Mirror struct {
 func New(cfg Config, js jetstream.JetStream, log *slog.Logger) (*Mirror, error) {
 	cfg.setDefaults()
 	topics := schema.TopicsWithPrefix(cfg.TopicPrefix)
+	pub, err := jetstream.New(js.Conn(), jetstream.WithPublishAsyncTimeout(cfg.PublishTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("mirror: jetstream: %w", err)
+	}
 	m := &Mirror{
-		cfg: cfg, topics: topics.Events(), js: js,
+		cfg: cfg, topics: topics.Events(), js: js, pub: pub,
 		codec: schema.NewCodec(schema.NewRegistry()),
 		log:   log.With("component", "mirror", "stream", cfg.Stream.Name),
 	}
 	cons, err := consumer.New(consumer.Config{
 		Brokers: cfg.Brokers, Group: cfg.Group, Topics: m.topics, DeadLetterTopic: topics.DeadLetter,
 		RetryInitial: cfg.RetryInitial, RetryMax: cfg.RetryMax,
-	}, m.codec, consumer.PerMessage(m.handle), log)
+	}, m.codec, m.handle, log)
 	if err != nil {
 		return nil, fmt.Errorf("mirror: %w", err)
 	}
@@ -130,37 +148,77 @@ func (m *Mirror) Stats() Stats {
 	return Stats{Published: m.published.Load(), Duplicates: m.duplicates.Load()}
 }
 
-// handle publishes one event and returns once JetStream acknowledged it, so
-// that the consumer stores the offset only then. Any failure is retried by the
-// consumer with backoff; an event that cannot have a subject is dead-lettered.
-func (m *Mirror) handle(ctx context.Context, msg consumer.Message) error {
-	env := msg.Envelope
-	orderID := orderview.OrderID(env)
-	if !validToken(orderID) || !validToken(env.AggregateType) {
-		return consumer.Permanent(fmt.Errorf("mirror: order id %q or aggregate type %q cannot be a NATS subject token",
-			orderID, env.AggregateType))
+func (m *Mirror) handle(ctx context.Context, msgs []consumer.Message) error {
+	if err := m.Publish(ctx, msgs); err != nil {
+		return err
+	}
+	if m.cfg.Then == nil {
+		return nil
+	}
+	return m.cfg.Then(ctx, msgs)
+}
+
+// Publish publishes a batch of events and returns once JetStream
+// acknowledged every one, so that the consumer stores the offsets only then.
+// The messages go out at once (asynchronous publishes), and their PubAcks
+// come back together: one wait for the batch instead of one per message,
+// and one fsync of JetStream's for many messages. Any failure fails the
+// batch; the consumer then publishes it again one message at a time, which
+// JetStream deduplicates by event id, and retries with backoff. An event
+// that cannot have a subject fails as Permanent: alone, it is dead-lettered.
+func (m *Mirror) Publish(ctx context.Context, msgs []consumer.Message) error {
+	out := make([]*nats.Msg, len(msgs))
+	for i, msg := range msgs {
+		env := msg.Envelope
+		orderID := orderview.OrderID(env)
+		if !validToken(orderID) || !validToken(env.AggregateType) {
+			return consumer.Permanent(fmt.Errorf("mirror: order id %q or aggregate type %q cannot be a NATS subject token",
+				orderID, env.AggregateType))
+		}
+		// The Kafka record as it is: value and headers copied, nothing encoded again.
+		header := nats.Header{}
+		for _, h := range msg.Headers {
+			header.Add(h.Key, h.Value)
+		}
+		out[i] = &nats.Msg{Subject: m.cfg.Stream.Subject(orderID, env.AggregateType), Header: header, Data: msg.Value}
 	}
 	if err := m.ensureStream(ctx); err != nil {
 		return err
 	}
-	// The Kafka record as it is: value and headers copied, nothing encoded again.
-	header := nats.Header{}
-	for _, h := range msg.Headers {
-		header.Add(h.Key, h.Value)
+	acks := make([]jetstream.PubAckFuture, 0, len(out))
+	var err error
+	for i, nm := range out {
+		var ack jetstream.PubAckFuture
+		ack, err = m.pub.PublishMsgAsync(nm, jetstream.WithMsgID(msgs[i].Envelope.ID), jetstream.WithExpectStream(m.cfg.Stream.Name))
+		if err != nil {
+			err = fmt.Errorf("mirror: publish %s: %w", nm.Subject, err)
+			break
+		}
+		acks = append(acks, ack)
 	}
-	nm := &nats.Msg{Subject: m.cfg.Stream.Subject(orderID, env.AggregateType), Header: header, Data: msg.Value}
-	pctx, cancel := context.WithTimeout(ctx, m.cfg.PublishTimeout)
-	defer cancel()
-	ack, err := m.js.PublishMsg(pctx, nm, jetstream.WithMsgID(env.ID), jetstream.WithExpectStream(m.cfg.Stream.Name))
+	// Wait for every message sent, also after a failure, so that none is
+	// still in flight when the batch is published again.
+	var published, duplicates int64
+	for _, ack := range acks {
+		select {
+		case pa := <-ack.Ok():
+			if pa.Duplicate {
+				duplicates++
+			} else {
+				published++
+			}
+		case perr := <-ack.Err():
+			err = cmp.Or(err, fmt.Errorf("mirror: publish %s: %w", ack.Msg().Subject, perr))
+		case <-ctx.Done():
+			err = cmp.Or(err, fmt.Errorf("mirror: wait for PubAcks: %w", ctx.Err()))
+		}
+	}
+	m.published.Add(published)
+	m.duplicates.Add(duplicates)
 	if err != nil {
 		// The stream may be gone (JetStream wiped): make it again next time.
 		m.streamReady.Store(false)
-		return fmt.Errorf("mirror: publish %s: %w", nm.Subject, err)
-	}
-	if ack.Duplicate {
-		m.duplicates.Add(1)
-	} else {
-		m.published.Add(1)
+		return err
 	}
 	return nil
 }

@@ -3,14 +3,23 @@
 // (orderflow.events.<orderId>.<aggregateType>), so that any number of
 // gateway replicas can follow an order with a subject filter.
 //
-// Delivery: the mirror is a platform/consumer group member; a message's Kafka
-// offset is stored only after JetStream acknowledged it (PubAck). A crash or
-// a NATS outage therefore means publishing again, and JetStream drops the
-// repeat: every message carries the event id as Nats-Msg-Id and the stream
-// deduplicates on it within its Duplicates window (10 minutes). Replaying
-// Kafka from the beginning after that window (a new group) re-adds events;
-// readers fold by version, so a repeat changes nothing for them, but a clean
-// JetStream rebuild should purge the stream first.
+// Delivery: the mirror is a platform/consumer group member; it publishes
+// each batch the consumer hands it at once (asynchronous publishes) and
+// returns once JetStream acknowledged every message (PubAck), so a batch's
+// Kafka offsets are stored only after that. A crash or a NATS outage
+// therefore means publishing again, and JetStream drops the repeat: every
+// message carries the event id as Nats-Msg-Id and the stream deduplicates on
+// it within its Duplicates window (10 minutes). Replaying Kafka from the
+// beginning after that window (a new group) re-adds events; readers fold by
+// version, so a repeat changes nothing for them, but a clean JetStream
+// rebuild should purge the stream first.
+//
+// A gateway that also projects (Config.Then) runs one group for both, named
+// <prefix>gateway: each batch is mirrored, then projected, then its offsets
+// stored. The topics are fetched and decoded once instead of twice; the
+// price is that the read models wait for JetStream — while NATS is down,
+// Redis is not updated either, and both catch up together when it is back.
+// A gateway that only projects uses its own group (readmodel.Kafka).
 package mirror
 
 import (
