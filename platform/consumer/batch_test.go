@@ -96,8 +96,10 @@ func TestABatchWithAPoisonMessageDeadLettersOnlyThatMessage(t *testing.T) {
 	codec := schema.NewCodec(schema.NewRegistry())
 
 	// Ten messages on one key, so on one partition; the fifth cannot be
-	// handled. All are in Kafka before the consumer starts.
+	// handled. They are produced while the handler holds a gate message
+	// before them, so that all ten wait in the queue and come as one batch.
 	key := uuid.NewString()
+	gate, gateMsg := event(t, codec, key, schema.OrderPaid{OrderID: key, PaymentID: uuid.NewString(), Amount: 1})
 	var ids []string
 	var msgs []*kafka.Message
 	for i := range 10 {
@@ -109,10 +111,10 @@ func TestABatchWithAPoisonMessageDeadLettersOnlyThatMessage(t *testing.T) {
 		ids, msgs = append(ids, env.ID), append(msgs, m)
 	}
 	poison := ids[4]
-	produce(t, topic, msgs...)
+	produce(t, topic, gateMsg)
 
 	var seen batches
-	var first sync.Once
+	held, release := make(chan struct{}), make(chan struct{})
 	handle := inbox.Handler(db.store, "test-consumer", func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
 		if msg.Envelope.ID == poison {
 			return consumer.Permanent(errors.New("broken invariant: cannot cancel"))
@@ -120,9 +122,10 @@ func TestABatchWithAPoisonMessageDeadLettersOnlyThatMessage(t *testing.T) {
 		return apply(ctx, tx, msg)
 	})
 	handler := func(ctx context.Context, msgs []consumer.Message) error {
-		// The first call is held a moment, so that every message fetched
-		// with it is queued behind it: the next call takes them as one batch.
-		first.Do(func() { time.Sleep(time.Second) })
+		if msgs[0].Envelope.ID == gate.ID {
+			close(held)
+			<-release
+		}
 		seen.record(msgs)
 		return handle(ctx, msgs)
 	}
@@ -136,8 +139,16 @@ func TestABatchWithAPoisonMessageDeadLettersOnlyThatMessage(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { require.NoError(t, c.Run(runCtx)) })
+	select {
+	case <-held:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the gate message did not arrive within 60s")
+	}
+	produce(t, topic, msgs...)
+	time.Sleep(time.Second) // not an assertion: time for the ten to be fetched and queued
+	close(release)
 	testenv.Eventually(t, 60*time.Second, func() error {
-		if n := len(db.applied(t, ctx)); n < 9 {
+		if n := len(db.applied(t, ctx)); n < 10 {
 			return errors.New("not every good message was applied yet")
 		}
 		return committedToEnd(t, group, topic)
@@ -154,7 +165,7 @@ func TestABatchWithAPoisonMessageDeadLettersOnlyThatMessage(t *testing.T) {
 	}
 	require.NotNil(t, poisonBatch, "the poison message was handed in the middle of a batch; batches: %v", seen.all())
 
-	want := map[string]int{}
+	want := map[string]int{gate.ID: 1}
 	for _, id := range ids {
 		if id != poison {
 			want[id] = 1
