@@ -35,12 +35,16 @@ func NewProjector(rdb redis.UniversalClient, prefix string) *Projector {
 // Handle is the projector as a consumer.Handler. Events it does not fold
 // (compensation events) are passed over.
 func (p *Projector) Handle(ctx context.Context, msgs []consumer.Message) error {
+	_, err := p.ApplyBatch(ctx, envelopes(msgs))
+	return err
+}
+
+func envelopes(msgs []consumer.Message) []schema.Envelope {
 	events := make([]schema.Envelope, len(msgs))
 	for i, msg := range msgs {
 		events[i] = msg.Envelope
 	}
-	_, err := p.ApplyBatch(ctx, events)
-	return err
+	return events
 }
 
 // Apply folds one event into its order's read model and reports whether

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/orderflow/orderflow/platform/broker"
+	"github.com/orderflow/orderflow/platform/consumer"
 	"github.com/orderflow/orderflow/schema"
 )
 
@@ -20,20 +21,22 @@ import (
 type RebuildReport struct {
 	// DeletedKeys is how many keys under the prefix were deleted first.
 	DeletedKeys int
-	// Partitions is how many topic partitions were replayed.
+	// Partitions is how many topic partitions there are to replay.
 	Partitions int
-	// Events is how many messages were read; Changed how many of them
-	// changed a document; Skipped how many could not be decoded (the live
-	// projector dead-letters those).
-	Events, Changed, Skipped int
+	// Events is how many events were applied; Changed how many of them
+	// changed a document. Messages that cannot be decoded are not among
+	// them: the replay dead-letters them, as the live projector did.
+	Events, Changed int
 	// Orders is how many order documents exist afterwards.
 	Orders int
 	Took   time.Duration
 }
 
 // Rebuild deletes every key under prefix and replays the order and payment
-// topics from their first offset to the end they had when Rebuild started,
-// through the projector's Apply: the read model is then what the events say.
+// topics from their first offset to the end they had when the replay
+// started, through the projector: the read model is then what the events
+// say. It reads with platform/consumer in its StopAtEnd mode (no group
+// joined, nothing committed), every partition at once, in batches.
 //
 // It depends on the event topics keeping every event (retention.ms=-1, as the
 // deployment configures them): with a shorter retention, orders whose events
@@ -48,15 +51,31 @@ func Rebuild(ctx context.Context, rdb redis.UniversalClient, prefix string, k Ka
 	if prefix == "" {
 		return rep, errors.New("rebuild: refusing to run without a key prefix: it would delete every key of the Redis database")
 	}
+	cfg := k.ConsumerConfig()
+	cfg.Group = k.TopicPrefix + "gateway-rebuild-readmodels" // names the reader: no group is joined
+	cfg.StopAtEnd = true
 	// Find the events first, so that a wrong broker or topic prefix fails
 	// before anything is deleted.
-	topics := schema.TopicsWithPrefix(k.TopicPrefix)
-	src, err := openSource(k.Brokers, []string{topics.Order, topics.Payment})
+	partitions, err := countPartitions(k.Brokers, cfg.Topics)
 	if err != nil {
 		return rep, fmt.Errorf("rebuild: %w", err)
 	}
-	defer src.close()
-	rep.Partitions = src.partitions
+	rep.Partitions = partitions
+
+	p := NewProjector(rdb, prefix)
+	var events, changed atomic.Int64
+	replay, err := consumer.New(cfg, schema.NewCodec(schema.NewRegistry()), func(ctx context.Context, msgs []consumer.Message) error {
+		n, err := p.ApplyBatch(ctx, envelopes(msgs))
+		if err != nil {
+			return err
+		}
+		events.Add(int64(len(msgs)))
+		changed.Add(int64(n))
+		return nil
+	}, log)
+	if err != nil {
+		return rep, fmt.Errorf("rebuild: %w", err)
+	}
 
 	deleted, err := deletePrefix(ctx, rdb, prefix)
 	rep.DeletedKeys = deleted
@@ -65,8 +84,10 @@ func Rebuild(ctx context.Context, rdb redis.UniversalClient, prefix string, k Ka
 	}
 	log.Info("read model keys deleted", "prefix", prefix, "keys", deleted)
 
-	log.Info("replaying events", "topics", []string{topics.Order, topics.Payment}, "partitions", src.partitions, "non_empty", len(src.end))
-	if err := src.replay(ctx, NewProjector(rdb, prefix), &rep, log); err != nil {
+	log.Info("replaying events", "topics", cfg.Topics, "partitions", partitions)
+	err = replay.Run(ctx)
+	rep.Events, rep.Changed = int(events.Load()), int(changed.Load())
+	if err != nil {
 		return rep, fmt.Errorf("rebuild: %w", err)
 	}
 	orders, err := countKeys(ctx, rdb, escapeGlob(prefix)+"order:*")
@@ -75,6 +96,25 @@ func Rebuild(ctx context.Context, rdb redis.UniversalClient, prefix string, k Ka
 	}
 	rep.Orders, rep.Took = orders, time.Since(start)
 	return rep, nil
+}
+
+// countPartitions returns how many partitions the topics have, and fails if
+// one does not exist.
+func countPartitions(brokers string, topics []string) (int, error) {
+	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": brokers})
+	if err != nil {
+		return 0, fmt.Errorf("kafka admin client: %w", err)
+	}
+	defer admin.Close()
+	total := 0
+	for _, topic := range topics {
+		n, err := broker.Partitions(admin, topic, 10*time.Second)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
 }
 
 // deletePrefix deletes every key starting with prefix (SCAN, then UNLINK in
@@ -131,158 +171,4 @@ func escapeGlob(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-type partitionKey struct {
-	topic string
-	id    int32
-}
-
-// source is the event topics' partitions with the end each had when the
-// rebuild started.
-type source struct {
-	kc         *kafka.Consumer
-	partitions int
-	end        map[partitionKey]int64 // non-empty partitions only
-}
-
-func openSource(brokers string, topics []string) (*source, error) {
-	kc, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers": brokers,
-		// Assign, not Subscribe: the group is never joined and nothing is
-		// committed; librdkafka wants a group id all the same.
-		"group.id":             "orderflow-rebuild-readmodels",
-		"enable.auto.commit":   false,
-		"enable.partition.eof": true,
-		"isolation.level":      "read_committed",
-	})
-	if err != nil {
-		return nil, fmt.Errorf("kafka consumer: %w", err)
-	}
-	src := &source{kc: kc, end: map[partitionKey]int64{}}
-	for _, topic := range topics {
-		n, err := broker.Partitions(kc, topic, 10*time.Second)
-		if err != nil {
-			kc.Close()
-			return nil, err
-		}
-		for id := range int32(n) {
-			low, high, err := kc.QueryWatermarkOffsets(topic, id, 10_000)
-			if err != nil {
-				kc.Close()
-				return nil, fmt.Errorf("watermarks %s/%d: %w", topic, id, err)
-			}
-			src.partitions++
-			if high > low {
-				src.end[partitionKey{topic, id}] = high
-			}
-		}
-	}
-	return src, nil
-}
-
-func (s *source) close() { _ = s.kc.Close() }
-
-// replay reads every non-empty partition from its beginning up to its end,
-// applying each event in partition order. Partitions are applied
-// concurrently: an order's and its payment's events write different parts
-// of its hash, which do not contend.
-func (s *source) replay(ctx context.Context, p *Projector, rep *RebuildReport, log *slog.Logger) error {
-	if len(s.end) == 0 {
-		return nil
-	}
-	var assign []kafka.TopicPartition
-	for key := range s.end {
-		assign = append(assign, kafka.TopicPartition{Topic: &key.topic, Partition: key.id, Offset: kafka.OffsetBeginning})
-	}
-	if err := s.kc.Assign(assign); err != nil {
-		return fmt.Errorf("assign: %w", err)
-	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	workers := map[partitionKey]chan schema.Envelope{}
-	results := make(chan bool, 1024)
-	counted := make(chan struct{})
-	go func() { // only this goroutine writes rep.Changed while workers run
-		defer close(counted)
-		for changed := range results {
-			if changed {
-				rep.Changed++
-			}
-		}
-	}()
-	for key := range s.end {
-		ch := make(chan schema.Envelope, 256)
-		workers[key] = ch
-		g.Go(func() error {
-			for env := range ch {
-				changed, err := p.Apply(gctx, env)
-				if err != nil {
-					return err
-				}
-				results <- changed
-			}
-			return nil
-		})
-	}
-	finish := func(key partitionKey) {
-		if ch, ok := workers[key]; ok {
-			close(ch)
-			delete(workers, key)
-		}
-	}
-
-	codec := schema.NewCodec(schema.NewRegistry())
-	readErr := func() error {
-		for len(workers) > 0 {
-			if err := gctx.Err(); err != nil {
-				return err
-			}
-			switch ev := s.kc.Poll(100).(type) {
-			case *kafka.Message:
-				if ev.TopicPartition.Error != nil {
-					return fmt.Errorf("fetch: %w", ev.TopicPartition.Error)
-				}
-				key := partitionKey{*ev.TopicPartition.Topic, ev.TopicPartition.Partition}
-				ch, ok := workers[key]
-				offset := int64(ev.TopicPartition.Offset)
-				if !ok || offset >= s.end[key] {
-					continue // past the end this rebuild started with
-				}
-				rep.Events++
-				env, err := codec.Decode(ev.Value)
-				if err != nil {
-					rep.Skipped++
-					log.Warn("skipping undecodable event", "topic", key.topic, "partition", key.id, "offset", offset, "err", err)
-				} else {
-					select {
-					case ch <- env:
-					case <-gctx.Done():
-						return gctx.Err()
-					}
-				}
-				if offset >= s.end[key]-1 {
-					finish(key)
-				}
-			case kafka.PartitionEOF:
-				key := partitionKey{*ev.Topic, ev.Partition}
-				if int64(ev.Offset) >= s.end[key] {
-					finish(key) // the end was a transaction marker, not a message
-				}
-			case kafka.Error:
-				if ev.IsFatal() {
-					return fmt.Errorf("kafka: %w", ev)
-				}
-				log.Warn("kafka error", "err", ev)
-			}
-		}
-		return nil
-	}()
-	for key := range workers {
-		finish(key)
-	}
-	err := g.Wait()
-	close(results)
-	<-counted
-	return errors.Join(readErr, err)
 }

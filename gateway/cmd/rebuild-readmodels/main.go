@@ -67,8 +67,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	fmt.Printf("deleted %d keys under %q\n", rep.DeletedKeys, cfg.RedisPrefix)
-	fmt.Printf("replayed %d events from %d partitions (%d changed a read model, %d undecodable skipped)\n",
-		rep.Events, rep.Partitions, rep.Changed, rep.Skipped)
+	fmt.Printf("replayed %d events from %d partitions (%d changed a read model; undecodable messages dead-lettered)\n",
+		rep.Events, rep.Partitions, rep.Changed)
 	fmt.Printf("%d order documents in the read model, rebuilt in %s\n", rep.Orders, rep.Took.Round(time.Millisecond))
 	return nil
 }
