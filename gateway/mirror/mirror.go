@@ -128,8 +128,10 @@ func (m *Mirror) Run(ctx context.Context) error {
 // Assigned is closed once the mirror's consumer got its first partitions.
 func (m *Mirror) Assigned() <-chan struct{} { return m.cons.Assigned() }
 
-// Close releases the clients used by Lag. Call it after Run returned.
+// Close releases the clients used by Lag and the publisher's reply
+// subscription. Call it after Run returned.
 func (m *Mirror) Close() {
+	m.pub.CleanupPublisher()
 	m.admin.Close()
 	if err := m.group.Close(); err != nil {
 		m.log.Warn("close the offsets client", "err", err)
