@@ -28,12 +28,18 @@ import (
 
 func produce(t *testing.T, topic string, msgs ...*kafka.Message) {
 	t.Helper()
+	produceTo(t, topic, kafka.PartitionAny, msgs...)
+}
+
+// produceTo produces msgs to one partition of topic (any: kafka.PartitionAny).
+func produceTo(t *testing.T, topic string, partition int32, msgs ...*kafka.Message) {
+	t.Helper()
 	p, err := kafka.NewProducer(broker.ProducerConfig(testenv.KafkaBrokers()))
 	require.NoError(t, err)
 	defer p.Close()
 	delivery := make(chan kafka.Event, len(msgs))
 	for _, m := range msgs {
-		m.TopicPartition = kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny}
+		m.TopicPartition = kafka.TopicPartition{Topic: &topic, Partition: partition}
 		require.NoError(t, p.Produce(m, delivery))
 	}
 	for range msgs {
