@@ -17,7 +17,7 @@
 //
 // Layout, with the default prefix "orderflow:":
 //
-//	orderflow:order:<id>                                   HASH
+//	orderflow:order.v2:<id>                                HASH
 //	    order, order_version                               JSON of model.Order without payment, its version
 //	    payment, payment_version                           JSON of model.Payment, its version
 //	orderflow:customer:<customerId>:orders                 ZSET id → createdAt (ms)
@@ -26,8 +26,8 @@
 // The lists follow the order part only. One script call touches the order's
 // key and its customer's lists, which hash to different Redis Cluster slots:
 // use a single Redis (with replicas or Sentinel), not Cluster. Read models
-// of the layout before this one (a JSON string per order) are replaced by
-// running rebuild-readmodels.
+// of the layout before this one (a JSON string per order under "order:")
+// are left alone; a new consumer group replays the topics into the new keys.
 package readmodel
 
 import "github.com/orderflow/orderflow/graph/model"
@@ -38,7 +38,14 @@ const DefaultPrefix = "orderflow:"
 // keys names the Redis keys under one prefix.
 type keys struct{ prefix string }
 
-func (k keys) order(id string) string { return k.prefix + "order:" + id }
+func (k keys) order(id string) string { return k.prefix + orderKey + id }
+
+// orderKey names the order hashes. It changed with their layout (".v2": a
+// hash of parts, where the first layout was a JSON string under "order:"),
+// so that a gateway of this version meeting read models of the old one
+// neither fails on them nor mistakes them for its own: they are left as
+// they are, and rebuild-readmodels or a replay fills the new keys.
+const orderKey = "order.v2:"
 
 func (k keys) customer(customerID string) string {
 	return k.prefix + "customer:" + customerID + ":orders"

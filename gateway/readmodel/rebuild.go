@@ -90,7 +90,7 @@ func Rebuild(ctx context.Context, rdb redis.UniversalClient, prefix string, k Ka
 	if err != nil {
 		return rep, fmt.Errorf("rebuild: %w", err)
 	}
-	orders, err := countKeys(ctx, rdb, escapeGlob(prefix)+"order:*")
+	orders, err := countKeys(ctx, rdb, escapeGlob(prefix)+orderKey+"*")
 	if err != nil {
 		return rep, fmt.Errorf("rebuild: %w", err)
 	}

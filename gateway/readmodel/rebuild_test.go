@@ -56,7 +56,7 @@ func TestRebuildAfterWipeGivesIdenticalReadModels(t *testing.T) {
 
 	before := snapshot(t, rdb, prefix)
 	require.NotEmpty(t, before)
-	require.Contains(t, before, prefix+"order:"+orphan.OrderID, "the partial document is part of the read model")
+	require.Contains(t, before, prefix+"order.v2:"+orphan.OrderID, "the partial document is part of the read model")
 
 	// Wipe only this prefix, then rebuild.
 	iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
