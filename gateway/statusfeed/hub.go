@@ -132,6 +132,9 @@ func (h *hub) consume(ctx context.Context) error {
 		return err
 	}
 	defer it.Stop()
+	// Next waits out a consumer reset (NATS restarting) whatever ctx says;
+	// stopping the iterator ends that wait too.
+	defer context.AfterFunc(ctx, it.Stop)()
 	for {
 		msg, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {

@@ -139,6 +139,7 @@ func (f *Feed) readHistory(ctx context.Context, cons jetstream.Consumer, st *sta
 		return err
 	}
 	defer it.Stop()
+	defer context.AfterFunc(ctx, it.Stop)() // as in hub.consume
 	for {
 		msg, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
