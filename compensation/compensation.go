@@ -52,7 +52,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		return u, nil
 	}
 	handler := events.NewHandler(svc.Store, application, units)
-	if err := svc.Consume([]string{svc.Topics.Order, svc.Topics.Payment}, handler); err != nil {
+	// A payment outcome often reaches compensation before its order's
+	// OrderCreated (the payment service charges right after it, and the
+	// two travel on different topics): that retry clears within
+	// milliseconds, so the backoff starts there, not at 100 ms.
+	if err := svc.Consume([]string{svc.Topics.Order, svc.Topics.Payment}, handler,
+		service.RetryFrom(5*time.Millisecond)); err != nil {
 		svc.Pool.Close()
 		return fmt.Errorf("consume: %w", err)
 	}

@@ -166,6 +166,13 @@ func OnlyTypes(types ...string) ConsumeOption {
 	return func(c *consumer.Config) { c.Types = types }
 }
 
+// RetryFrom starts the backoff of a transiently failing message at d
+// instead of the consumer's default, for failures that usually clear in
+// milliseconds (consumer.Config.RetryInitial).
+func RetryFrom(d time.Duration) ConsumeOption {
+	return func(c *consumer.Config) { c.RetryInitial = d }
+}
+
 // Run serves HTTP, relays the outbox, runs the consumers and tasks until ctx
 // is done or one of them fails, then stops them all and closes the pool.
 // ready, if not nil, receives the HTTP listener's address.
