@@ -501,6 +501,7 @@ func TestMirrorResumesAfterNATSRestart(t *testing.T) {
 	waitViaAPI(t, g, before.ID, "PAID", "CAPTURED")
 
 	testenv.StopServer(t, "nats")
+	t.Cleanup(func() { testenv.Infra(t, "up") }) // also when the test fails early: the next tests need NATS
 	var during []string
 	for range 3 { // the saga goes on without NATS: it only feeds subscriptions
 		during = append(during, createViaAPI(t, g, orderInput(customer, "tok_visa")).ID)

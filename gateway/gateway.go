@@ -52,11 +52,14 @@ type Config struct {
 
 	// Projector and Mirror run the Kafka consumers that feed Redis and
 	// JetStream. Every replica may run them (the consumer groups share the
-	// work); a replica that only serves the API can turn them off. With both
-	// on, one group does both (see package mirror: a NATS outage then also
-	// pauses the read models).
+	// work); a replica that only serves the API can turn them off.
 	Projector bool `env:"PROJECTOR" default:"true"`
 	Mirror    bool `env:"MIRROR" default:"true"`
+	// OneGroup runs the projector inside the mirror's consumer group when
+	// both are on: half the gateway's Kafka fetches, but a NATS outage then
+	// also pauses the read models (see package mirror). Off by default, so
+	// that queries stay fresh while NATS is down.
+	OneGroup bool `env:"ONE_GROUP" default:"false"`
 
 	GraphiQL        bool          `env:"GRAPHIQL" default:"true"`
 	Introspection   bool          `env:"INTROSPECTION" default:"true"`
@@ -159,7 +162,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	if cfg.Projector {
 		project = readmodel.NewProjector(rdb, cfg.RedisPrefix).Handle
 	}
-	if cfg.Projector && !cfg.Mirror {
+	if cfg.Projector && !(cfg.Mirror && cfg.OneGroup) {
 		kafka := readmodel.Kafka{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix}
 		projector, err := consumer.New(kafka.ConsumerConfig(), schema.NewCodec(schema.NewRegistry()),
 			project, log.With("component", "projector"))
@@ -169,9 +172,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		g.Go(func() error { return projector.Run(ctx) })
 	}
 	if cfg.Mirror {
-		// With the projector on, one group mirrors each batch, then projects it.
-		m, err := mirror.New(mirror.Config{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix, Stream: stream,
-			Then: project}, js, log)
+		mcfg := mirror.Config{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix, Stream: stream}
+		if cfg.OneGroup {
+			mcfg.Then = project // one group mirrors each batch, then projects it
+		}
+		m, err := mirror.New(mcfg, js, log)
 		if err != nil {
 			return fmt.Errorf("mirror: %w", err)
 		}
