@@ -129,6 +129,37 @@ func (s *Store) Tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return nil
 }
 
+// ErrCommitUnknown means a transaction's work succeeded but its COMMIT
+// failed: whether it took effect is unknown, so it must not simply be done
+// again (a create without an idempotency key would be stored twice).
+var ErrCommitUnknown = errors.New("eventstore: commit failed, outcome unknown")
+
+// Redo runs fn in a transaction as Tx does, and again at once while it
+// fails with ErrConcurrency — another writer moved one of its streams, so
+// the work is redone on the new state — at most attempts times, returning
+// the last ErrConcurrency then. A COMMIT that failed after fn succeeded is
+// not redone: it is returned wrapping ErrCommitUnknown.
+func (s *Store) Redo(ctx context.Context, attempts int, fn func(tx pgx.Tx) error) error {
+	var err error
+	for range attempts {
+		done := false
+		err = s.Tx(ctx, func(tx pgx.Tx) error {
+			if err := fn(tx); err != nil {
+				return err
+			}
+			done = true
+			return nil
+		})
+		if err != nil && done {
+			return fmt.Errorf("commit: %w: %w", ErrCommitUnknown, err)
+		}
+		if !errors.Is(err, ErrConcurrency) {
+			return err
+		}
+	}
+	return err
+}
+
 // RunNotifier turns commits made through Tx into NOTIFYs on NotifyChannel
 // until ctx is done, coalescing commits that happen while one is being sent.
 //

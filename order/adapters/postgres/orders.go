@@ -6,7 +6,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -51,31 +50,26 @@ const maxConflictRetries = 5
 // state; after maxConflictRetries it fails with CONFLICT. A failed commit is
 // marked groupcommit.FailAll.
 func (o *Orders) Update(ctx context.Context, fn func(ctx context.Context, orders command.Orders, keys command.Keys) error) error {
-	for range maxConflictRetries {
-		saved := false
-		err := o.repo.Store().Tx(ctx, func(tx pgx.Tx) error {
-			unit, err := o.repo.Begin(ctx, tx)
-			if err != nil {
-				return err
-			}
-			if err := fn(ctx, unit, keys{tx}); err != nil {
-				return err
-			}
-			_, err = unit.Save(ctx)
-			saved = err == nil
-			return err
-		})
-		if err != nil && saved {
-			// The COMMIT failed: whether it took effect is unknown, so the
-			// batch's commands must not be redone one by one (an order
-			// without an idempotency key would be created twice).
-			return groupcommit.FailAll(fmt.Errorf("commit: %w", err))
-		}
-		if !errors.Is(err, eventstore.ErrConcurrency) {
+	err := o.repo.Store().Redo(ctx, maxConflictRetries, func(tx pgx.Tx) error {
+		unit, err := o.repo.Begin(ctx, tx)
+		if err != nil {
 			return err
 		}
+		if err := fn(ctx, unit, keys{tx}); err != nil {
+			return err
+		}
+		_, err = unit.Save(ctx)
+		return err
+	})
+	switch {
+	case errors.Is(err, eventstore.ErrCommitUnknown):
+		// The batch's commands must not be redone one by one (an order
+		// without an idempotency key would be created twice).
+		return groupcommit.FailAll(err)
+	case errors.Is(err, eventstore.ErrConcurrency):
+		return domain.Errorf(domain.CodeConflict, "the order is being changed concurrently; retry")
 	}
-	return domain.Errorf(domain.CodeConflict, "the order is being changed concurrently; retry")
+	return err
 }
 
 // keys claims idempotency keys in one transaction.

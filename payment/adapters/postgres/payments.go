@@ -79,28 +79,24 @@ func (p *Payments) Begin(ctx context.Context, tx pgx.Tx, ids ...string) (*Unit, 
 // failed commit is marked groupcommit.FailAll: whether it took effect is
 // unknown.
 func (p *Payments) Update(ctx context.Context, ids []string, fn func(ctx context.Context, payments command.Payments) error) error {
-	for range maxConflictRetries {
-		saved := false
-		err := p.repo.Store().Tx(ctx, func(tx pgx.Tx) error {
-			u, err := p.Begin(ctx, tx, ids...)
-			if err != nil {
-				return err
-			}
-			if err := fn(ctx, u); err != nil {
-				return err
-			}
-			_, err = u.Save(ctx)
-			saved = err == nil
-			return err
-		})
-		if err != nil && saved {
-			return groupcommit.FailAll(fmt.Errorf("commit: %w", err))
-		}
-		if !errors.Is(err, eventstore.ErrConcurrency) {
+	err := p.repo.Store().Redo(ctx, maxConflictRetries, func(tx pgx.Tx) error {
+		u, err := p.Begin(ctx, tx, ids...)
+		if err != nil {
 			return err
 		}
+		if err := fn(ctx, u); err != nil {
+			return err
+		}
+		_, err = u.Save(ctx)
+		return err
+	})
+	switch {
+	case errors.Is(err, eventstore.ErrCommitUnknown):
+		return groupcommit.FailAll(err)
+	case errors.Is(err, eventstore.ErrConcurrency):
+		return fmt.Errorf("payments keep changing under us: %w", err)
 	}
-	return fmt.Errorf("payments keep changing under us: %w", eventstore.ErrConcurrency)
+	return err
 }
 
 // ClaimDue implements command.OwedCharges: it takes up to limit owed
