@@ -69,6 +69,8 @@ type Config struct {
 	QueryTimeout    time.Duration `env:"QUERY_TIMEOUT" default:"10s"`
 	KeepAlive       time.Duration `env:"WS_KEEPALIVE" default:"10s"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s"`
+	// Profiling mounts Go's profiles at /debug/pprof/ (off by default).
+	Profiling bool `env:"PPROF" default:"false"`
 }
 
 // DefaultConfig returns the defaults, which work with `make run`.
@@ -146,6 +148,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	metrics := newMetrics()
 	mux := http.NewServeMux()
 	checks.Register(mux)
+	if cfg.Profiling {
+		httpserver.MountProfiling(mux)
+	}
 	mux.Handle("/graphql", api)
 	mux.Handle("GET /metrics", metrics.handler())
 	if cfg.GraphiQL {

@@ -45,6 +45,8 @@ type Config struct {
 	// name, so deployments sharing a Kafka never share a group.
 	ConsumerGroup string        `env:"CONSUMER_GROUP"`
 	ShutdownWait  time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s"`
+	// Profiling mounts Go's profiles at /debug/pprof/ (off by default).
+	Profiling bool `env:"PPROF" default:"false"`
 }
 
 // Validate reports a missing setting.
@@ -126,6 +128,9 @@ func Open(ctx context.Context, name string, cfg Config, log *slog.Logger, migrat
 	s.Health.Add("postgres", pool.Ping)
 	s.Health.Add("kafka", func(ctx context.Context) error { return broker.Ping(ctx, cfg.KafkaBrokers) })
 	s.Health.Register(s.Mux)
+	if cfg.Profiling {
+		httpserver.MountProfiling(s.Mux)
+	}
 	return s, nil
 }
 
