@@ -229,6 +229,13 @@ func TestMarkdownIsTheSectionWithTheFiguresAndVerdicts(t *testing.T) {
 	// CPU at the knee (400/s) and at the first failure above it (600/s).
 	require.Contains(t, md, "| | 400/s | 600/s |")
 	require.Contains(t, md, "| gateway | 0.30 | 0.30 |")
+	require.NotContains(t, md, "at the first failing step", "no failing-step stages were measured")
+
+	r.FailingRate = 600
+	r.FailingHops = []loadbench.Hop{{Name: r.Hops[0].Name, Count: 900, P50: 240, P99: 1900}}
+	md = r.Markdown()
+	require.Contains(t, md, "at the first failing step (600 orders/s, 900 orders)")
+	require.Contains(t, md, "| OrderCreated transaction → on Kafka (commit, order relay) | 4.50 | 31.0 | 240 | 1,900 |")
 }
 
 func TestHTMLIsSelfContainedWithTheCharts(t *testing.T) {

@@ -80,10 +80,21 @@ func (r Results) Markdown() string {
 
 	if len(r.Hops) > 0 {
 		p("\nWhere a PAID order's time goes at half the knee (%d orders; each stage from the stores' `recorded_at`, the Kafka "+
-			"messages' timestamps and the load's clock, all one machine's clock; a transaction's `recorded_at` is its start):\n\n"+
-			"| stage | p50 ms | p99 ms |\n|---|---|---|\n", r.Hops[0].Count)
-		for _, h := range r.Hops {
-			p("| %s | %s | %s |\n", h.Name, fmtMs(h.P50), fmtMs(h.P99))
+			"messages' timestamps and the load's clock, all one machine's clock; a transaction's `recorded_at` is its start)",
+			r.Hops[0].Count)
+		if len(r.FailingHops) == len(r.Hops) {
+			at := measure.Thousands(float64(r.FailingRate))
+			p(", and at the first failing step (%s orders/s, %d orders), which shows the stage that gave out first:\n\n"+
+				"| stage | p50 ms | p99 ms | at %s/s: p50 ms | p99 ms |\n|---|---|---|---|---|\n", at, r.FailingHops[0].Count, at)
+			for i, h := range r.Hops {
+				f := r.FailingHops[i]
+				p("| %s | %s | %s | %s | %s |\n", h.Name, fmtMs(h.P50), fmtMs(h.P99), fmtMs(f.P50), fmtMs(f.P99))
+			}
+		} else {
+			p(":\n\n| stage | p50 ms | p99 ms |\n|---|---|---|\n")
+			for _, h := range r.Hops {
+				p("| %s | %s | %s |\n", h.Name, fmtMs(h.P50), fmtMs(h.P99))
+			}
 		}
 	}
 

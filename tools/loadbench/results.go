@@ -79,6 +79,11 @@ type Results struct {
 	Steps    []StepResult    `json:"steps"` // the ramp's, in the order run, then the one at half the knee
 	// Hops split the way of the PAID orders at half the knee into stages.
 	Hops []Hop `json:"hops_at_half_knee"`
+	// FailingHops split the way of the PAID orders of the lowest failing
+	// ramp step the same way: which stage gave out first.
+	FailingHops []Hop `json:"hops_at_first_failing_step,omitempty"`
+	// FailingRate is that step's offered rate (0: every step passed).
+	FailingRate int `json:"first_failing_rate,omitempty"`
 }
 
 // Settings are the parts of the Config the figures depend on.

@@ -108,6 +108,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Results, error) {
 	if res.Hops, err = measureHops(ctx, cfg, runs[len(runs)-1], log); err != nil {
 		return res, err
 	}
+	if f := firstFailing(runs[:len(runs)-1]); f != nil {
+		res.FailingRate = f.result.Offered
+		if res.FailingHops, err = measureHops(ctx, cfg, f, log); err != nil {
+			return res, err
+		}
+	}
 	report, err := invariants.Check(ctx, cfg.Sources)
 	if err != nil {
 		return res, fmt.Errorf("invariants: %w", err)
@@ -119,6 +125,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Results, error) {
 		ViolationCount: len(report.Violations), Violations: report.Violations[:min(len(report.Violations), 20)]}
 	res.Finish()
 	return res, nil
+}
+
+// firstFailing returns the failing ramp step of the lowest rate, or nil.
+func firstFailing(ramp []*stepRun) *stepRun {
+	var low *stepRun
+	for _, s := range ramp {
+		if !s.result.Pass && (low == nil || s.result.Offered < low.result.Offered) {
+			low = s
+		}
+	}
+	return low
 }
 
 // settle receives the orders of every step until all have ended or the
