@@ -59,7 +59,8 @@ func watchKafkaRequests(ctx context.Context, w measure.Window, rate float64, log
 			log.Warn("kafka requests per order are not measured", "err", err)
 			return
 		}
-		if !measure.SleepUntil(ctx, w.End) {
+		end, ok := w.SleepToEnd(ctx)
+		if !ok {
 			return
 		}
 		after, err := kafkaRequests(ctx)
@@ -68,7 +69,7 @@ func watchKafkaRequests(ctx context.Context, w measure.Window, rate float64, log
 			return
 		}
 		// Each read happens about as long after its call as the other.
-		orders := rate * w.End.Sub(t0).Seconds()
+		orders := rate * end.Sub(t0).Seconds()
 		out = map[string]float64{}
 		for kind, n := range after {
 			if d := n - before[kind]; d > 0 {

@@ -77,7 +77,8 @@ type stepRun struct {
 // still in flight go on after it returns: settle collects them.
 func (r *runner) runStep(ctx, orderCtx context.Context, kind string, rate int, warmup, window time.Duration) (*stepRun, error) {
 	start := time.Now().Add(20 * time.Millisecond)
-	w := measure.Window{Start: start.Add(warmup), End: start.Add(warmup + window)}
+	stop := make(chan struct{}) // closed if the step stops early
+	w := measure.Window{Start: start.Add(warmup), End: start.Add(warmup + window), Stop: stop}
 	s := &stepRun{
 		result:   StepResult{Kind: kind, Offered: rate, WindowSeconds: window.Seconds()},
 		window:   w,
@@ -104,6 +105,8 @@ func (r *runner) runStep(ctx, orderCtx context.Context, kind string, rate int, w
 		if oldest < len(s.orders) && w.Contains(s.orders[oldest].intended) && time.Since(s.orders[oldest].intended) > r.cfg.LateAfter {
 			s.window.End, s.result.StoppedEarly = at, true
 			s.result.WindowSeconds = s.window.Seconds()
+			close(stop) // CPU, commits and requests are measured up to here
+
 			break
 		}
 		token := Token(r.orders, r.cfg.DeclineShare)
@@ -192,7 +195,7 @@ func (r *runner) watchCommits(ctx context.Context, w measure.Window) (wait func(
 		}
 		// Backends report their statistics about once a second, which
 		// blurs both ends of the window alike.
-		if !measure.SleepUntil(ctx, w.End) {
+		if _, ok := w.SleepToEnd(ctx); !ok {
 			return
 		}
 		after, err := commitCounts(ctx, conn, ServiceDatabases)

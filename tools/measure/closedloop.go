@@ -8,8 +8,12 @@ import (
 )
 
 // Window is the measured part of a phase: what happens before Start is
-// warm-up and is discarded.
-type Window struct{ Start, End time.Time }
+// warm-up and is discarded. A phase that gives up before End closes Stop
+// (nil: it never does), so that what is measured over the window ends then.
+type Window struct {
+	Start, End time.Time
+	Stop       <-chan struct{}
+}
 
 // NewWindow returns the window that starts warmup from now and lasts duration.
 func NewWindow(warmup, duration time.Duration) Window {
@@ -60,6 +64,20 @@ func ClosedLoop(ctx context.Context, writers int, w Window, newOp func() func(co
 	}
 	lat := Summarise(all)
 	return Throughput{Ops: lat.Count, PerSec: float64(lat.Count) / w.Seconds(), Latency: lat}, nil
+}
+
+// SleepToEnd waits until w ends (at End, or when Stop is closed) and returns
+// when that was, or false if ctx ended first.
+func (w Window) SleepToEnd(ctx context.Context) (time.Time, bool) {
+	timer := time.NewTimer(time.Until(w.End))
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return time.Time{}, false
+	case <-timer.C:
+	case <-w.Stop:
+	}
+	return time.Now(), true
 }
 
 // SleepUntil waits until t and reports true, or false if ctx ended first.

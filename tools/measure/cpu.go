@@ -120,7 +120,7 @@ func (t CPUTimes) Since(then CPUTimes, elapsed time.Duration) CPUUse {
 }
 
 // WatchCPU measures the CPU used during w: it waits for w's start, reads
-// /proc, waits for w's end and reads again. wait returns what it saw (an
+// /proc, waits for w's end (SleepToEnd) and reads again. wait returns what it saw (an
 // empty CPUUse if ctx ended first).
 func WatchCPU(ctx context.Context, w Window, classify Classifier) (wait func() CPUUse) {
 	done := make(chan CPUUse, 1)
@@ -131,7 +131,7 @@ func WatchCPU(ctx context.Context, w Window, classify Classifier) (wait func() C
 			return
 		}
 		cpu0, t0 := ReadCPU(classify), time.Now()
-		if !SleepUntil(ctx, w.End) {
+		if _, ok := w.SleepToEnd(ctx); !ok {
 			return
 		}
 		use = ReadCPU(classify).Since(cpu0, time.Since(t0))

@@ -1,6 +1,7 @@
 package measure_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -91,4 +92,24 @@ func TestFormats(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) { require.Equal(t, tt.want, tt.got) })
 	}
+}
+
+func TestAWindowEndsAtEndOrWhenStopped(t *testing.T) {
+	ctx := context.Background()
+	w := measure.NewWindow(0, 20*time.Millisecond)
+	end, ok := w.SleepToEnd(ctx)
+	require.True(t, ok)
+	require.False(t, end.Before(w.End), "a window without Stop lasts to End")
+
+	stop := make(chan struct{})
+	w = measure.Window{Start: time.Now(), End: time.Now().Add(time.Hour), Stop: stop}
+	close(stop)
+	end, ok = w.SleepToEnd(ctx)
+	require.True(t, ok)
+	require.True(t, end.Before(w.End), "a stopped window ends when it was stopped")
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, ok = measure.NewWindow(0, time.Hour).SleepToEnd(cancelled)
+	require.False(t, ok)
 }
