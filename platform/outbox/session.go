@@ -133,7 +133,12 @@ func (s *session) publish(ctx context.Context) error {
 			ahead.setBound(xid)
 			bounded = time.Now()
 		}
-		if room := cfg.MaxInFlight - int(s.unfinished.Load()); room > 0 {
+		// A delete that frees room only matters when there was none: waking
+		// for every delete would cost a fetch each, for rows not there yet.
+		var roomFreed <-chan struct{}
+		if room := cfg.MaxInFlight - int(s.unfinished.Load()); room <= 0 {
+			roomFreed = s.room
+		} else {
 			limit := min(cfg.BatchSize, room)
 			rows, err := s.relay.fetch(ctx, &ahead, limit)
 			if err != nil {
@@ -151,7 +156,7 @@ func (s *session) publish(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 		case <-s.wake:
-		case <-s.room:
+		case <-roomFreed:
 		}
 	}
 	return nil
