@@ -33,7 +33,6 @@ type Options struct {
 
 // Ledger is the durable state the API needs.
 type Ledger interface {
-	Recorded(ctx context.Context, req idempotency.Request) (idempotency.Record, bool, error)
 	CountAttempt(ctx context.Context, req idempotency.Request) (int, error)
 	CreateCharge(ctx context.Context, req idempotency.Request, ch psp.Charge, reply idempotency.Reply) (idempotency.Record, error)
 	CreateRefund(ctx context.Context, req idempotency.Request, chargeID string, decide func(*psp.Charge) (*psp.Refund, idempotency.Reply)) (idempotency.Record, error)

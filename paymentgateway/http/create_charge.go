@@ -37,7 +37,7 @@ func (a *api) createCharge(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	ireq, ok := a.firstTime(w, r, scopeCharges, key, p)
+	ireq, ok := a.idempotent(w, r, scopeCharges, key, p)
 	if !ok {
 		return
 	}

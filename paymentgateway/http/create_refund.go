@@ -29,7 +29,7 @@ func (a *api) createRefund(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	ireq, ok := a.firstTime(w, r, scopeRefunds, key, p)
+	ireq, ok := a.idempotent(w, r, scopeRefunds, key, p)
 	if !ok {
 		return
 	}
