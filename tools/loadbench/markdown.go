@@ -134,12 +134,12 @@ func (r Results) Markdown() string {
 		"`%s`, a new idempotency key each) and an `orderStatusChanged` subscription over one of %d shared "+
 		"graphql-transport-ws websockets, opened as soon as the mutation returns the order's id (the API assigns the id, "+
 		"and refuses to subscribe to an unknown one; the subscription starts with the order as it is, so it misses "+
-		"nothing). Steps: %gs warm-up (discarded) and %gs measured; the ramp grows by ×%g while steps pass, then bisects "+
+		"nothing). Before the ramp, %gs at half its first rate, not measured, warm the system up. Steps: %gs warm-up (discarded) and %gs measured; the ramp grows by ×%g while steps pass, then bisects "+
 		"to %d orders/s. Percentiles from HDR histograms (3 significant digits). Ceilings, with the services idle: "+
 		"%d writers each committing `%s` in a database created for the run; %d writers each producing a message "+
 		"with the platform's producer settings (idempotent, acks=all) to a topic created for the run and waiting "+
 		"for the platform's consumer settings (read_committed) to receive it.\n",
-		measure.Percent(set.DeclineShare), TokenDeclined, TokenCaptured, set.Connections, set.WarmupSeconds, set.StepSeconds,
+		measure.Percent(set.DeclineShare), TokenDeclined, TokenCaptured, set.Connections, set.PrimeSeconds, set.WarmupSeconds, set.StepSeconds,
 		r.rampGrowth(), r.rampResolution(), c.Writers, measure.CeilingStatement, c.Writers)
 	p("%s\n", end)
 	return b.String()

@@ -89,6 +89,7 @@ type Results struct {
 // Settings are the parts of the Config the figures depend on.
 type Settings struct {
 	Profile         string  `json:"profile"`
+	PrimeSeconds    float64 `json:"prime_seconds"`
 	WarmupSeconds   float64 `json:"warmup_seconds"`
 	StepSeconds     float64 `json:"step_seconds"`
 	HalfKneeSeconds float64 `json:"half_knee_seconds"`
@@ -102,7 +103,7 @@ type Settings struct {
 }
 
 func settingsOf(c Config) Settings {
-	return Settings{Profile: c.Profile, WarmupSeconds: c.Warmup.Seconds(), StepSeconds: c.Step.Seconds(),
+	return Settings{Profile: c.Profile, PrimeSeconds: c.Prime.Seconds(), WarmupSeconds: c.Warmup.Seconds(), StepSeconds: c.Step.Seconds(),
 		HalfKneeSeconds: c.HalfKnee.Seconds(), P99BoundMs: msOf(c.P99Bound), LateAfterMs: msOf(c.LateAfter),
 		DeclineShare: c.DeclineShare, Connections: c.Connections, Writers: c.Writers,
 		RampGrowth: c.Ramp.Growth, RampResolution: c.Ramp.Resolution}

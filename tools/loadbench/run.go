@@ -59,6 +59,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Results, error) {
 	for range 1000 {
 		r.customers = append(r.customers, uuid.NewString())
 	}
+	if err := r.prime(ctx); err != nil {
+		return res, err
+	}
 	commits0, err := commitCounts(ctx, admin, ServiceDatabases)
 	if err != nil {
 		return res, err
@@ -140,6 +143,24 @@ func firstFailing(ramp []*stepRun) *stepRun {
 
 // settle receives the orders of every step until all have ended or the
 // deadline passes.
+// prime runs the unmeasured warm-up before the ramp (Config.Prime) and
+// waits for its orders to end.
+func (r *runner) prime(ctx context.Context) error {
+	if r.cfg.Prime == 0 {
+		return nil
+	}
+	rate := max(r.cfg.Ramp.Start/2, 1)
+	r.log.Info("warming the system up", "orders_per_sec", rate, "seconds", r.cfg.Prime.Seconds())
+	orderCtx, endOrders := context.WithCancel(ctx)
+	defer endOrders()
+	s, err := r.runStep(ctx, orderCtx, "prime", rate, 0, r.cfg.Prime)
+	if err != nil {
+		return err
+	}
+	settle(ctx, []*stepRun{s}, time.Now().Add(r.cfg.Settle))
+	return ctx.Err()
+}
+
 func settle(ctx context.Context, runs []*stepRun, deadline time.Time) {
 	for _, s := range runs {
 		s.collect(ctx, deadline)

@@ -106,7 +106,6 @@ func (r *runner) runStep(ctx, orderCtx context.Context, kind string, rate int, w
 			s.window.End, s.result.StoppedEarly = at, true
 			s.result.WindowSeconds = s.window.Seconds()
 			close(stop) // CPU, commits and requests are measured up to here
-
 			break
 		}
 		token := Token(r.orders, r.cfg.DeclineShare)

@@ -55,6 +55,7 @@ func run(log *slog.Logger) error {
 	maxSteps := flag.Int("max-steps", 0, "override: the most ramp steps")
 	step := flag.Duration("step", 0, "override: the measured time of each ramp step")
 	halfKnee := flag.Duration("half-knee", 0, "override: the measured time of the run at half the knee")
+	prime := flag.Duration("prime", 0, "override: the unmeasured warm-up run before the ramp")
 	flag.Parse()
 
 	cfg, err := loadbench.ProfileNamed(*profile)
@@ -67,6 +68,7 @@ func run(log *slog.Logger) error {
 	cfg.Ramp.Growth = cmp.Or(*growth, cfg.Ramp.Growth)
 	cfg.Ramp.MaxSteps = cmp.Or(*maxSteps, cfg.Ramp.MaxSteps)
 	cfg.Step, cfg.HalfKnee = cmp.Or(*step, cfg.Step), cmp.Or(*halfKnee, cfg.HalfKnee)
+	cfg.Prime = cmp.Or(*prime, cfg.Prime)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
