@@ -14,6 +14,12 @@ import (
 	"github.com/orderflow/orderflow/tools/measure"
 )
 
+// subCount names the broker's request metrics that count again requests
+// another one counts: every fetch is counted as Fetch and once more as
+// FetchConsumer or FetchFollower, so adding them all up counted each fetch
+// twice.
+var subCount = map[string]bool{"FetchConsumer": true, "FetchFollower": true}
+
 // kafkaRequests reads the broker's request counts by request type, through
 // `scripts/infra.sh kafka-requests` (JMX, which only a JVM reads easily).
 func kafkaRequests(ctx context.Context) (map[string]float64, error) {
@@ -21,6 +27,11 @@ func kafkaRequests(ctx context.Context) (map[string]float64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka requests: %w", err)
 	}
+	return parseKafkaRequests(out)
+}
+
+// parseKafkaRequests reads "<request type> <count>" lines.
+func parseKafkaRequests(out []byte) (map[string]float64, error) {
 	counts := map[string]float64{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
@@ -29,7 +40,7 @@ func kafkaRequests(ctx context.Context) (map[string]float64, error) {
 			continue
 		}
 		n, err := strconv.ParseFloat(fields[1], 64)
-		if err != nil {
+		if err != nil || subCount[fields[0]] {
 			continue
 		}
 		counts[fields[0]] = n
