@@ -121,11 +121,22 @@ func (s *Store) Codec() *schema.Codec { return s.codec }
 // Tx runs fn in a transaction and, once it committed, wakes the outbox
 // relay (directly, or through the notifier). Use it for every transaction that calls AppendTx: a transaction
 // committed otherwise is still relayed, but only at the relay's next poll.
+//
+// The transaction's BEGIN goes to Postgres with its first statement, in one
+// round trip (see pipelinedTx).
 func (s *Store) Tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	if err := pgx.BeginFunc(ctx, s.pool, fn); err != nil {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
 		return err
 	}
-	s.wake()
+	defer conn.Release() // a connection left inside a transaction is closed, not reused
+	tx := &pipelinedTx{conn: conn.Conn()}
+	if err := runTx(ctx, tx, fn); err != nil {
+		return err
+	}
+	if tx.begun {
+		s.wake()
+	}
 	return nil
 }
 
