@@ -30,7 +30,7 @@ type Config struct {
 // carry one service's defaults; the other fields' defaults are in the tags.
 func DefaultConfig() Config {
 	return Config{Service: service.Config{
-		HTTPAddr:    ":8084",
+		HTTPAddr:    "127.0.0.1:8084",
 		PostgresDSN: "postgres://orderflow:orderflow@127.0.0.1:5432/orderflow_compensation?sslmode=disable",
 	}}
 }

@@ -23,7 +23,7 @@ func load(t *testing.T, env map[string]string) compensation.Config {
 func TestConfigDefaults(t *testing.T) {
 	cfg := load(t, nil)
 
-	require.Equal(t, ":8084", cfg.Service.HTTPAddr)
+	require.Equal(t, "127.0.0.1:8084", cfg.Service.HTTPAddr)
 	require.Equal(t, "postgres://orderflow:orderflow@127.0.0.1:5432/orderflow_compensation?sslmode=disable", cfg.Service.PostgresDSN)
 	require.Equal(t, "127.0.0.1:9092", cfg.Service.KafkaBrokers)
 	require.Equal(t, 30*time.Second, cfg.PaymentTimeout)

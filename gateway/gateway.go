@@ -39,7 +39,9 @@ const EnvPrefix = "GATEWAY_"
 
 // Config is the gateway's configuration.
 type Config struct {
-	HTTPAddr     string `env:"HTTP_ADDR" default:":8080"`
+	// HTTPAddr is loopback by default; set 0.0.0.0:8080 (or a host's
+	// address) to serve other machines.
+	HTTPAddr     string `env:"HTTP_ADDR" default:"127.0.0.1:8080"`
 	OrderURL     string `env:"ORDER_URL" default:"http://127.0.0.1:8081"`
 	KafkaBrokers string `env:"KAFKA_BROKERS" default:"127.0.0.1:9092"`
 	TopicPrefix  string `env:"TOPIC_PREFIX"`

@@ -32,7 +32,7 @@ type Config struct {
 // DefaultConfig returns the defaults that work with `make infra`.
 func DefaultConfig() Config {
 	cfg := Config{Service: service.Config{
-		HTTPAddr:    ":8081",
+		HTTPAddr:    "127.0.0.1:8081",
 		PostgresDSN: "postgres://orderflow:orderflow@127.0.0.1:5432/orderflow_order?sslmode=disable",
 	}}
 	_ = envconfig.Defaults(&cfg) // the tags are constants: checked by the tests

@@ -68,7 +68,7 @@ func (c PSPConfig) RetryPolicy() command.RetryPolicy {
 // machine: every default, for the environment to override.
 func DefaultConfig() Config {
 	cfg := Config{Service: service.Config{
-		HTTPAddr:    ":8082",
+		HTTPAddr:    "127.0.0.1:8082",
 		PostgresDSN: "postgres://orderflow:orderflow@127.0.0.1:5432/orderflow_payment?sslmode=disable",
 	}}
 	_ = envconfig.Defaults(&cfg) // the tags are constants: checked by the tests

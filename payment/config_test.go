@@ -13,7 +13,7 @@ import (
 func TestDefaultConfigIsValidAndComplete(t *testing.T) {
 	cfg := payment.DefaultConfig()
 	require.NoError(t, cfg.Validate())
-	require.Equal(t, ":8082", cfg.Service.HTTPAddr)
+	require.Equal(t, "127.0.0.1:8082", cfg.Service.HTTPAddr)
 	require.Contains(t, cfg.Service.PostgresDSN, "/orderflow_payment")
 	require.Equal(t, "127.0.0.1:9092", cfg.Service.KafkaBrokers)
 	require.Equal(t, "http://127.0.0.1:8083", cfg.PSP.URL)

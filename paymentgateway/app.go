@@ -29,7 +29,9 @@ const EnvPrefix = "PAYMENTGATEWAY_"
 
 // Config is the process's configuration, read from PAYMENTGATEWAY_* variables.
 type Config struct {
-	HTTPAddr    string `env:"HTTP_ADDR" default:":8083"`
+	// HTTPAddr is loopback by default: the simulated PSP's API has no
+	// authentication yet.
+	HTTPAddr    string `env:"HTTP_ADDR" default:"127.0.0.1:8083"`
 	PostgresDSN string `env:"POSTGRES_DSN" default:"postgres://orderflow:orderflow@127.0.0.1:5432/orderflow_paymentgateway?sslmode=disable" secret:"true"`
 	// Latency is added to every charge and refund answer.
 	Latency time.Duration `env:"LATENCY" default:"0s"`

@@ -14,7 +14,7 @@ func TestConfigDefaults(t *testing.T) {
 	var cfg paymentgateway.Config
 	require.NoError(t, envconfig.LoadFrom(paymentgateway.EnvPrefix, &cfg, func(string) (string, bool) { return "", false }))
 	require.Equal(t, paymentgateway.Config{
-		HTTPAddr:        ":8083",
+		HTTPAddr:        "127.0.0.1:8083",
 		PostgresDSN:     "postgres://orderflow:orderflow@127.0.0.1:5432/orderflow_paymentgateway?sslmode=disable",
 		Latency:         0,
 		DeclineRate:     0,

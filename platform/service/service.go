@@ -32,6 +32,9 @@ import (
 // service embeds it in its own Config struct, so the environment variables
 // are PREFIX_HTTP_ADDR, PREFIX_POSTGRES_DSN and so on.
 type Config struct {
+	// HTTPAddr is where the service's HTTP API listens; every service's
+	// default is a loopback address, since these internal APIs have no
+	// authentication yet.
 	HTTPAddr     string `env:"HTTP_ADDR"`
 	PostgresDSN  string `env:"POSTGRES_DSN" secret:"true"`
 	KafkaBrokers string `env:"KAFKA_BROKERS" default:"127.0.0.1:9092"`
