@@ -58,6 +58,13 @@ func (t *pipelinedTx) begin(ctx context.Context) error {
 	return nil
 }
 
+// first sends the transaction's first statement, with its BEGIN.
+func (t *pipelinedTx) first(ctx context.Context, sql string, args []any) pgx.BatchResults {
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	return t.SendBatch(ctx, b)
+}
+
 func (t *pipelinedTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	if t.closed {
 		return failedBatch{pgx.ErrTxClosed}
@@ -89,9 +96,7 @@ func (t *pipelinedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn
 	if t.begun {
 		return t.conn.Exec(ctx, sql, args...)
 	}
-	b := &pgx.Batch{}
-	b.Queue(sql, args...)
-	br := t.SendBatch(ctx, b)
+	br := t.first(ctx, sql, args)
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -106,9 +111,7 @@ func (t *pipelinedTx) Query(ctx context.Context, sql string, args ...any) (pgx.R
 	if t.begun {
 		return t.conn.Query(ctx, sql, args...)
 	}
-	b := &pgx.Batch{}
-	b.Queue(sql, args...)
-	br := t.SendBatch(ctx, b)
+	br := t.first(ctx, sql, args)
 	rows, err := br.Query()
 	if err != nil {
 		_ = br.Close()

@@ -141,8 +141,6 @@ func firstFailing(ramp []*stepRun) *stepRun {
 	return low
 }
 
-// settle receives the orders of every step until all have ended or the
-// deadline passes.
 // prime runs the unmeasured warm-up before the ramp (Config.Prime) and
 // waits for its orders to end.
 func (r *runner) prime(ctx context.Context) error {
@@ -161,6 +159,8 @@ func (r *runner) prime(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// settle receives the orders of every step until all have ended or the
+// deadline passes.
 func settle(ctx context.Context, runs []*stepRun, deadline time.Time) {
 	for _, s := range runs {
 		s.collect(ctx, deadline)

@@ -82,12 +82,6 @@ func (w Window) SleepToEnd(ctx context.Context) (time.Time, bool) {
 
 // SleepUntil waits until t and reports true, or false if ctx ended first.
 func SleepUntil(ctx context.Context, t time.Time) bool {
-	timer := time.NewTimer(time.Until(t))
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
+	_, ok := Window{End: t}.SleepToEnd(ctx)
+	return ok
 }
