@@ -76,11 +76,12 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 		"TOPIC_PARTITIONS=3",
 	}
 	urls := map[string]string{}
-	for _, name := range s.names {
+	for i, addr := range freeAddrs(t, len(s.names)) {
+		name := s.names[i]
 		if binary(name) != "gateway" {
 			s.dsns[name] = testenv.PostgresDatabase(t)
 		}
-		urls[name] = "http://" + freeAddr(t)
+		urls[name] = "http://" + addr
 	}
 	for _, name := range s.names {
 		prefix := envPrefix(binary(name))
@@ -262,12 +263,20 @@ func (s *System) DSN(service string) string { return s.dsns[service] }
 // URL returns the base URL of a service.
 func (s *System) URL(service string) string { return s.procs[service].baseURL }
 
-func freeAddr(t testing.TB) string {
+// freeAddrs returns n distinct loopback addresses no one listens on. Every
+// port is held until all are chosen: a port closed at once is the kernel's
+// next answer to the following request, and two services given one port
+// collide at start.
+func freeAddrs(t testing.TB, n int) []string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		addrs[i] = ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs
 }
