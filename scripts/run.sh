@@ -9,7 +9,11 @@
 # The infrastructure (Kafka, Postgres, Redis, NATS) comes from scripts/infra.sh;
 # `make run` calls both. Logs go to .data/logs/<service>.log, pid files to
 # .data/run/<service>.pid. Each service reads its settings from the environment
-# (ORDER_…, PAYMENT_…); the defaults match scripts/infra.sh.
+# (ORDER_…, PAYMENT_…); the defaults match scripts/infra.sh. Authentication
+# comes from the development auth directory .data/auth/ (created by
+# `bin/token -init`): the gateway trusts its key set (GATEWAY_AUTH_JWKS) and
+# every service gets its shared service token (<SERVICE>_SERVICE_TOKEN),
+# unless the caller's environment already sets them.
 set -euo pipefail
 
 SERVICES=(paymentgateway order payment compensation gateway)
@@ -20,6 +24,8 @@ ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd -P)"
 BIN="$ROOT/bin"
 RUN="$ROOT/.data/run"
 LOGS="$ROOT/.data/logs"
+AUTH="$ROOT/.data/auth"
+DEMO_CUSTOMER=00000000-0000-4000-8000-000000000001
 
 say() { printf '[run] %s\n' "$*"; }
 die() { printf '[run] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -31,7 +37,7 @@ ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${PORTS[$1]}/rea
 build() {
   say "building service binaries into bin/"
   mkdir -p "$BIN"
-  local pkgs=(./tools/cmd/checkinvariants ./gateway/cmd/rebuild-readmodels)
+  local pkgs=(./tools/cmd/checkinvariants ./tools/cmd/token ./gateway/cmd/rebuild-readmodels)
   for svc in "${SERVICES[@]}"; do pkgs+=("./$svc/cmd/$svc"); done
   (cd "$ROOT" && go build -o "$BIN/" "${pkgs[@]}")
 }
@@ -74,15 +80,31 @@ wait_ready() {
   die "$svc did not become ready within 60s"
 }
 
+# auth_env creates the development auth directory if it is missing and
+# exports what the services need from it.
+auth_env() {
+  "$BIN/token" -init -dir "$AUTH"
+  local token; token=$("$BIN/token" -service -dir "$AUTH")
+  for svc in "${SERVICES[@]}"; do
+    local var="${svc^^}_SERVICE_TOKEN"
+    export "$var=${!var:-$token}"
+  done
+  export GATEWAY_AUTH_JWKS="${GATEWAY_AUTH_JWKS:-$AUTH/jwks.json}"
+}
+
 cmd_start() {
   command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
   build
+  auth_env
   for svc in "${SERVICES[@]}"; do start_one "$svc"; done
   for svc in "${SERVICES[@]}"; do wait_ready "$svc"; done
   say "all services ready:"
   for svc in "${SERVICES[@]}"; do printf '  %-15s http://127.0.0.1:%s\n' "$svc" "${PORTS[$svc]}"; done
   echo
   say "GraphiQL: http://127.0.0.1:${PORTS[gateway]}/   (GraphQL endpoint http://127.0.0.1:${PORTS[gateway]}/graphql)"
+  say "a token for the demo customer $DEMO_CUSTOMER (valid 12h; GraphiQL's headers pane has one too):"
+  echo "  Authorization: Bearer $("$BIN/token" -dir "$AUTH" -customer "$DEMO_CUSTOMER" -ttl 12h)"
+  say "more tokens: bin/token -customer <uuid> [-admin] [-ttl 1h]"
 }
 
 cmd_stop() {
