@@ -26,6 +26,8 @@ import (
 	"github.com/orderflow/orderflow/gateway/readmodel"
 	"github.com/orderflow/orderflow/gateway/statusfeed"
 	"github.com/orderflow/orderflow/graph"
+	orderclient "github.com/orderflow/orderflow/order/client"
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/consumer"
 	"github.com/orderflow/orderflow/platform/envconfig"
@@ -63,8 +65,29 @@ type Config struct {
 	// that queries stay fresh while NATS is down.
 	OneGroup bool `env:"ONE_GROUP" default:"false"`
 
-	GraphiQL        bool          `env:"GRAPHIQL" default:"true"`
-	Introspection   bool          `env:"INTROSPECTION" default:"true"`
+	// AuthJWKS is the key set that signs customer tokens: a JWKS file or
+	// an http(s) URL (refreshed in the background). make run points it at
+	// the development issuer's, .data/auth/jwks.json.
+	AuthJWKS     string `env:"AUTH_JWKS"`
+	AuthIssuer   string `env:"AUTH_ISSUER" default:"orderflow-dev"`
+	AuthAudience string `env:"AUTH_AUDIENCE" default:"orderflow"`
+	// AuthLeeway tolerates clock skew between the issuer and the gateway.
+	AuthLeeway time.Duration `env:"AUTH_LEEWAY" default:"30s"`
+	// ServiceToken is the internal services' shared token, sent to the
+	// order service.
+	ServiceToken string `env:"SERVICE_TOKEN" secret:"true"`
+
+	// Per-customer rate limit (requests per second, burst), and the caps
+	// of websockets (connections, subscriptions per connection).
+	RateLimit        float64 `env:"RATE_LIMIT" default:"50"`
+	RateBurst        int     `env:"RATE_BURST" default:"100"`
+	MaxConnections   int     `env:"MAX_CONNECTIONS" default:"10000"`
+	MaxSubscriptions int     `env:"MAX_SUBSCRIPTIONS_PER_CONNECTION" default:"100"`
+
+	// GraphiQL and introspection are off unless enabled: make run enables
+	// both for development.
+	GraphiQL        bool          `env:"GRAPHIQL" default:"false"`
+	Introspection   bool          `env:"INTROSPECTION" default:"false"`
 	MaxDepth        int           `env:"MAX_DEPTH" default:"12"`
 	MaxComplexity   int           `env:"MAX_COMPLEXITY" default:"1000"`
 	MaxBodyBytes    int64         `env:"MAX_BODY_BYTES" default:"1048576"`
@@ -97,6 +120,19 @@ func (c Config) Validate() error {
 	if c.MaxDepth < 1 || c.MaxComplexity < 1 || c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New(EnvPrefix+"MAX_DEPTH and MAX_COMPLEXITY must be positive, MAX_BODY_BYTES at least 1024"))
 	}
+	if c.AuthJWKS == "" {
+		errs = append(errs, errors.New(EnvPrefix+"AUTH_JWKS is required: the JWKS file or URL of the keys that sign customer tokens "+
+			"(make run uses the development issuer's, "+auth.DefaultDir+"/"+auth.JWKSFile+")"))
+	}
+	if c.AuthIssuer == "" || c.AuthAudience == "" {
+		errs = append(errs, errors.New(EnvPrefix+"AUTH_ISSUER and "+EnvPrefix+"AUTH_AUDIENCE must not be empty"))
+	}
+	if err := auth.CheckServiceToken(c.ServiceToken); err != nil {
+		errs = append(errs, fmt.Errorf("%sSERVICE_TOKEN: %w", EnvPrefix, err))
+	}
+	if c.RateLimit <= 0 || c.RateBurst < 1 || c.MaxConnections < 1 || c.MaxSubscriptions < 1 {
+		errs = append(errs, errors.New(EnvPrefix+"RATE_LIMIT, RATE_BURST, MAX_CONNECTIONS and MAX_SUBSCRIPTIONS_PER_CONNECTION must be positive"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -105,6 +141,12 @@ func (c Config) Validate() error {
 func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Addr) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	verifier, err := auth.NewVerifier(ctx, auth.VerifierConfig{
+		JWKS: cfg.AuthJWKS, Issuer: cfg.AuthIssuer, Audience: cfg.AuthAudience, Leeway: cfg.AuthLeeway,
+	})
+	if err != nil {
+		return fmt.Errorf("auth: %w", err)
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
 	defer rdb.Close()
@@ -122,7 +164,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 
 	stream := mirror.Stream{Name: cfg.NATSStream, SubjectPrefix: cfg.NATSSubjectPrefix}
 	store := readmodel.NewStore(rdb, cfg.RedisPrefix)
-	cmds := commands.New(cfg.OrderURL, &http.Client{Timeout: cfg.QueryTimeout})
+	cmds := commands.New(cfg.OrderURL, &http.Client{
+		Timeout: cfg.QueryTimeout, Transport: auth.ServiceTransport(cfg.ServiceToken, orderclient.NewTransport()),
+	})
 	known := statusfeed.ExistsFunc(func(ctx context.Context, id string) (bool, error) {
 		if ok, err := store.Exists(ctx, id); err == nil && ok {
 			return true, nil
@@ -134,6 +178,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	api := graph.NewHandler(graph.NewResolver(feed.RecordCreates(cmds), store, feed), graph.Options{
 		MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, MaxBodyBytes: cfg.MaxBodyBytes,
 		Timeout: cfg.QueryTimeout, Introspection: cfg.Introspection, KeepAlive: cfg.KeepAlive,
+		Auth: authenticator(verifier), RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		MaxConnections: cfg.MaxConnections, MaxSubscriptionsPerConnection: cfg.MaxSubscriptions,
 	}, log)
 
 	checks := health.New(2 * time.Second)
@@ -197,6 +243,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	err = g.Wait()
 	log.Info("gateway stopped", "err", err)
 	return err
+}
+
+// authenticator lets the API check customer tokens with v.
+func authenticator(v *auth.Verifier) graph.Authenticator {
+	return graph.AuthenticatorFunc(func(token string) (graph.Principal, error) {
+		p, err := v.Verify(token)
+		if err != nil {
+			return graph.Principal{}, err
+		}
+		return graph.Principal{Customer: p.Customer, Admin: p.Admin, Expires: p.Expires}, nil
+	})
 }
 
 func ping(ctx context.Context, url string) error {

@@ -24,9 +24,6 @@ const (
 	CodeBadRequest = "BAD_REQUEST"
 	// CodePayloadTooLarge: the body is larger than Options.MaxBodyBytes.
 	CodePayloadTooLarge = "PAYLOAD_TOO_LARGE"
-	// CodeForbidden: a browser page of a foreign origin tried to open a
-	// websocket.
-	CodeForbidden = "FORBIDDEN"
 )
 
 // isInputRule reports whether a failure of the named validation rule means

@@ -10,6 +10,9 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -20,6 +23,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/orderflow/orderflow/graph/generated"
+	"github.com/orderflow/orderflow/graph/model"
 )
 
 // Cache sizes: parsed and validated queries, and automatic persisted
@@ -36,12 +40,16 @@ const (
 // and websocket failures; nil discards them.
 func NewHandler(r *Resolver, opts Options, log *slog.Logger) http.Handler {
 	opts.setDefaults()
+	if opts.Auth == nil {
+		panic("graph: Options.Auth is required")
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	h := &httpHandler{opts: opts, limits: newLimiters(opts.RateLimit, opts.RateBurst)}
 
 	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
-	srv.AddTransport(websocketTransport(opts, log))
+	srv.AddTransport(websocketTransport(opts, h.initConnection, log))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -61,14 +69,18 @@ func NewHandler(r *Resolver, opts Options, log *slog.Logger) http.Handler {
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 
-	return &httpHandler{srv: srv, opts: opts}
+	h.srv = srv
+	return h
 }
 
 // httpHandler does what has to happen before gqlgen sees a request: the
-// request id, the websocket origin check, the body limit and the timeout.
+// request id, authentication and the rate limit, the websocket origin check
+// and connection cap, the body limit and the timeout.
 type httpHandler struct {
-	srv  *handler.Server
-	opts Options
+	srv    *handler.Server
+	opts   Options
+	limits *limiters
+	conns  atomic.Int64 // open websockets
 }
 
 func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -78,16 +90,48 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if r.Header.Get("Upgrade") != "" { // gqlgen's websocket transport takes these
 		if err := checkOrigin(r, h.opts.AllowedOrigins); err != nil {
-			writeError(w, http.StatusForbidden, CodeForbidden, err.Error())
+			writeError(w, http.StatusForbidden, model.CodeForbidden, err.Error())
 			return
 		}
-		// No timeout: a subscription lives as long as its client wants.
+		if n := h.conns.Add(1); n > int64(h.opts.MaxConnections) {
+			h.conns.Add(-1)
+			w.Header().Set("Retry-After", "5")
+			writeError(w, http.StatusServiceUnavailable, model.CodeUnavailable,
+				fmt.Sprintf("this gateway already serves %d websocket connections, the most it takes; retry later or elsewhere", h.opts.MaxConnections))
+			return
+		}
+		defer h.conns.Add(-1)
+		// The connection authenticates in its connection_init
+		// (initConnection). No timeout: a subscription lives as long as its
+		// client wants, so the server's read and write deadlines are lifted.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
+		ctx = context.WithValue(ctx, connStateKey{}, &connState{maxSubs: int32(h.opts.MaxSubscriptionsPerConnection)})
+		h.srv.ServeHTTP(w, r.WithContext(ctx))
+		return
+	}
+	if r.Method == http.MethodOptions {
 		h.srv.ServeHTTP(w, r.WithContext(ctx))
 		return
 	}
 
+	p, merr := authenticate(h.opts.Auth, r.Header.Get("Authorization"))
+	if merr != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="orderflow"`)
+		writeError(w, http.StatusUnauthorized, merr.Code, merr.Message)
+		return
+	}
+	if wait, ok := h.limits.allow(p.Customer); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		merr := rateLimited(wait)
+		writeError(w, http.StatusTooManyRequests, merr.Code, merr.Message)
+		return
+	}
+	ctx = withPrincipal(ctx, p)
+
 	switch r.Method {
-	case http.MethodGet, http.MethodOptions, http.MethodHead:
+	case http.MethodGet, http.MethodHead:
 	case http.MethodPost:
 		if !isJSON(r.Header.Get("Content-Type")) {
 			writeError(w, http.StatusUnsupportedMediaType, CodeBadRequest,

@@ -49,11 +49,28 @@ type Options struct {
 	// new id. The id is in the X-Request-Id response header, in the message
 	// of every INTERNAL error and in the log line about it.
 	RequestID func(ctx context.Context) string
+
+	// Auth verifies the callers' bearer tokens. It is required: every
+	// operation runs for a customer (NewHandler panics without it).
+	Auth Authenticator
+	// MaxConnections bounds the websocket connections open at once; more
+	// are refused with 503. Default 10000.
+	MaxConnections int
+	// MaxSubscriptionsPerConnection bounds the subscriptions one websocket
+	// runs at once. Default 100.
+	MaxSubscriptionsPerConnection int
+	// RateLimit is how many requests per second each customer may send on
+	// average (an HTTP request or a websocket connection_init is one),
+	// with bursts of RateBurst; more are refused with RATE_LIMITED (HTTP
+	// 429 with Retry-After). Defaults 50 and 100.
+	RateLimit float64
+	RateBurst int
 }
 
 // DefaultOptions returns the defaults: depth 12, complexity 1000, 1 MiB
 // bodies, 15000 tokens, 10s timeout, introspection on, 10s keep-alive, 10s
-// websocket init timeout.
+// websocket init timeout, 10000 websockets of 100 subscriptions each, 50
+// requests per second per customer in bursts of 100. Auth has no default.
 func DefaultOptions() Options {
 	o := Options{Introspection: true}
 	o.setDefaults()
@@ -81,5 +98,17 @@ func (o *Options) setDefaults() {
 	}
 	if o.InitTimeout <= 0 {
 		o.InitTimeout = 10 * time.Second
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = 10000
+	}
+	if o.MaxSubscriptionsPerConnection <= 0 {
+		o.MaxSubscriptionsPerConnection = 100
+	}
+	if o.RateLimit <= 0 {
+		o.RateLimit = 50
+	}
+	if o.RateBurst <= 0 {
+		o.RateBurst = 100
 	}
 }

@@ -14,6 +14,10 @@ import (
 type Commands interface {
 	CreateOrder(ctx context.Context, in model.CreateOrderInput) (*model.Order, error)
 	CancelOrder(ctx context.Context, id string, reason *string) (*model.Order, error)
+	// Order reads an order from the source of truth, without its payment;
+	// (nil, nil) for an unknown id. Ownership checks use it where the read
+	// model may lag.
+	Order(ctx context.Context, id string) (*model.Order, error)
 }
 
 // Orders reads the read models. Order returns (nil, nil) for an unknown id.

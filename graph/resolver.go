@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -20,6 +21,50 @@ type Resolver struct {
 // read models and status feed.
 func NewResolver(cmds Commands, orders Orders, feed StatusFeed) *Resolver {
 	return &Resolver{cmds: cmds, orders: orders, feed: feed}
+}
+
+// owns reports whether p may read o: its own order, or any as an admin. A
+// nil order is nobody's.
+func owns(p Principal, o *model.Order) bool {
+	return o != nil && (p.Admin || o.CustomerID == p.Customer)
+}
+
+// ownCustomer resolves an optional customerId argument: the caller's own
+// when omitted; when given it must be the caller's (or, where adminReads,
+// anyone's for an admin).
+func ownCustomer(p Principal, field string, given *string, adminReads bool) (string, error) {
+	if given == nil {
+		return p.Customer, nil
+	}
+	id, err := parseID(field, *given)
+	if err != nil {
+		return "", err
+	}
+	if id != p.Customer && !(adminReads && p.Admin) {
+		return "", model.Forbidden(field, fmt.Sprintf("%s must be your own customer id (your token's subject, %s), or left out", field, p.Customer))
+	}
+	return id, nil
+}
+
+// mayFollow checks that the caller may subscribe to an order: the read
+// model knows its owner, or else (an order placed a moment ago) the order
+// service does.
+func (r *Resolver) mayFollow(ctx context.Context, id string) error {
+	p, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	o, err := r.orders.Order(ctx, id)
+	if err == nil && o == nil {
+		o, err = r.cmds.Order(ctx, id)
+	}
+	if err != nil {
+		return err
+	}
+	if !owns(p, o) {
+		return model.OrderNotFound(id)
+	}
+	return nil
 }
 
 // Page sizes of Query.orders.

@@ -14,6 +14,15 @@ import (
 
 // CreateOrder is the resolver for the createOrder field.
 func (r *mutationResolver) CreateOrder(ctx context.Context, input model.CreateOrderInput) (*model.Order, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	customer, err := ownCustomer(p, "input.customerId", input.CustomerID, false)
+	if err != nil {
+		return nil, err
+	}
+	input.CustomerID = &customer
 	// The order service validates the input: it is the source of truth for
 	// the business rules, and its errors arrive here as *model.Error.
 	return r.cmds.CreateOrder(ctx, input)
@@ -25,6 +34,20 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, id string, reason *s
 	if err != nil {
 		return nil, err
 	}
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The owner is read from the source of truth: the read model may not
+	// have an order placed a moment ago. An order's customer never
+	// changes, so the check cannot go stale before the cancel.
+	o, err := r.cmds.Order(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if o == nil || o.CustomerID != p.Customer { // an admin reads any order, cancels only its own
+		return nil, model.OrderNotFound(id)
+	}
 	return r.cmds.CancelOrder(ctx, id, reason)
 }
 
@@ -34,12 +57,24 @@ func (r *queryResolver) Order(ctx context.Context, id string) (*model.Order, err
 	if err != nil {
 		return nil, err
 	}
-	return r.orders.Order(ctx, id)
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, err := r.orders.Order(ctx, id)
+	if err != nil || !owns(p, o) {
+		return nil, err // another customer's order reads as an unknown one: null
+	}
+	return o, nil
 }
 
 // Orders is the resolver for the orders field.
-func (r *queryResolver) Orders(ctx context.Context, customerID string, status *model.OrderStatus, first *int, after *string) (*model.OrderConnection, error) {
-	customerID, err := parseID("customerId", customerID)
+func (r *queryResolver) Orders(ctx context.Context, customerID *string, status *model.OrderStatus, first *int, after *string) (*model.OrderConnection, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	customer, err := ownCustomer(p, "customerId", customerID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +82,7 @@ func (r *queryResolver) Orders(ctx context.Context, customerID string, status *m
 	if err != nil {
 		return nil, err
 	}
-	q := model.ListQuery{CustomerID: customerID, Status: status, First: n}
+	q := model.ListQuery{CustomerID: customer, Status: status, First: n}
 	if after != nil {
 		q.After = *after
 	}
@@ -60,10 +95,18 @@ func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, id string
 	if err != nil {
 		return nil, err
 	}
+	if err := r.mayFollow(ctx, id); err != nil {
+		return nil, err
+	}
+	release, err := acquireSubscription(ctx)
+	if err != nil {
+		return nil, err
+	}
 	// The feed gets its own ctx, cancelled when the client goes away (ctx
 	// is done) and also when the feed itself ends, so nothing it holds
 	// outlives this subscription.
 	ctx, cancel := context.WithCancel(ctx)
+	context.AfterFunc(ctx, release)
 	in, err := r.feed.Follow(ctx, id)
 	if err != nil {
 		cancel()

@@ -17,15 +17,17 @@ import (
 // websocketTransport is gqlgen's websocket transport, which speaks both
 // graphql-transport-ws and the legacy graphql-ws (chosen by the client's
 // Sec-WebSocket-Protocol; graphql-ws if it names neither).
-func websocketTransport(opts Options, log *slog.Logger) transport.Websocket {
+// Every connection authenticates in its connection_init (initFunc).
+func websocketTransport(opts Options, initFunc transport.WebsocketInitFunc, log *slog.Logger) transport.Websocket {
 	return transport.Websocket{
 		// gqlgen ≥ 0.17.9x builds on coder/websocket, not gorilla (so there
 		// is no Upgrader.CheckOrigin): the origin patterns below play that
 		// role, and checkOrigin applies the same rule first so a refused
 		// browser gets a JSON 403 instead of a bare one.
-		Implementation: transport.CoderWebsocketImplementation{
+		Implementation: trackingWebsocket{transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: originPatterns(opts.AllowedOrigins)},
-		},
+		}},
+		InitFunc:    initFunc,
 		InitTimeout: opts.InitTimeout,
 		// The body limit applies to each websocket message too.
 		PayloadReadLimit: &opts.MaxBodyBytes,

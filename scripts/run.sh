@@ -90,6 +90,8 @@ auth_env() {
     export "$var=${!var:-$token}"
   done
   export GATEWAY_AUTH_JWKS="${GATEWAY_AUTH_JWKS:-$AUTH/jwks.json}"
+  # Development: GraphiQL and introspection (off unless enabled).
+  export GATEWAY_GRAPHIQL="${GATEWAY_GRAPHIQL:-true}" GATEWAY_INTROSPECTION="${GATEWAY_INTROSPECTION:-true}"
 }
 
 cmd_start() {

@@ -30,8 +30,10 @@ func New(baseURL string, hc *http.Client) *Client {
 // CreateOrder places an order and returns it as the order service stored it.
 func (c *Client) CreateOrder(ctx context.Context, in model.CreateOrderInput) (*model.Order, error) {
 	req := api.CreateOrderRequest{
-		CustomerID: in.CustomerID, Currency: in.Currency, PaymentMethod: in.PaymentMethod,
-		Items: make([]api.Item, len(in.Items)),
+		Currency: in.Currency, PaymentMethod: in.PaymentMethod, Items: make([]api.Item, len(in.Items)),
+	}
+	if in.CustomerID != nil {
+		req.CustomerID = *in.CustomerID
 	}
 	for i, it := range in.Items {
 		req.Items[i] = api.Item{SKU: it.Sku, Quantity: it.Quantity, UnitPrice: int64(it.UnitPrice)}
@@ -59,22 +61,29 @@ func (c *Client) CancelOrder(ctx context.Context, id string, reason *string) (*m
 	return ToModel(o), nil
 }
 
-// Exists reports whether the order service knows the order: the fallback of
-// the status feed for an order created a moment ago that the read model and
-// the mirror have not seen yet.
-func (c *Client) Exists(ctx context.Context, id string) (bool, error) {
-	_, err := c.orders.GetOrder(ctx, id)
+// Order reads the order from the order service, (nil, nil) if it does not
+// know it: the fallback of ownership checks and of the status feed for an
+// order created a moment ago that the read model and the mirror have not
+// seen yet.
+func (c *Client) Order(ctx context.Context, id string) (*model.Order, error) {
+	o, err := c.orders.GetOrder(ctx, id)
 	switch orderclient.Code(err) {
 	case "":
 		if err != nil {
-			return false, err
+			return nil, mapError(err, "")
 		}
-		return true, nil
+		return ToModel(o), nil
 	case api.CodeNotFound, api.CodeInvalid:
-		return false, nil
+		return nil, nil
 	default:
-		return false, mapError(err, "")
+		return nil, mapError(err, "")
 	}
+}
+
+// Exists reports whether the order service knows the order.
+func (c *Client) Exists(ctx context.Context, id string) (bool, error) {
+	o, err := c.Order(ctx, id)
+	return o != nil, err
 }
 
 // mapError turns the order service's error into the API's; fieldPrefix

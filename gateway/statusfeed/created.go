@@ -3,21 +3,16 @@ package statusfeed
 import (
 	"context"
 
+	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/graph/model"
 )
 
-// Commands is the gateway's command client (graph.Commands).
-type Commands interface {
-	CreateOrder(ctx context.Context, in model.CreateOrderInput) (*model.Order, error)
-	CancelOrder(ctx context.Context, id string, reason *string) (*model.Order, error)
-}
-
 // RecordCreates returns cmds telling the feed about every order they create
 // (Created), so that its subscribers here start without a lookup.
-func (f *Feed) RecordCreates(cmds Commands) Commands { return recording{Commands: cmds, feed: f} }
+func (f *Feed) RecordCreates(cmds graph.Commands) graph.Commands { return recording{Commands: cmds, feed: f} }
 
 type recording struct {
-	Commands
+	graph.Commands
 	feed *Feed
 }
 

@@ -29,7 +29,6 @@ package statusfeed
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -165,7 +164,7 @@ func (f *Feed) Stats() Stats {
 // knows is a NOT_FOUND *model.Error.
 func (f *Feed) Follow(ctx context.Context, orderID string) (<-chan *model.Order, error) {
 	if orderID == "" || strings.ContainsAny(orderID, ".*> \t\r\n") {
-		return nil, notFound(orderID) // cannot be a subject token, so cannot be an order
+		return nil, model.OrderNotFound(orderID) // cannot be a subject token, so cannot be an order
 	}
 	if err := f.hub.waitLive(ctx); err != nil {
 		f.log.WarnContext(ctx, "status feed not reading the stream yet", "order_id", orderID, "err", err)
@@ -212,7 +211,7 @@ func (f *Feed) wholeAhead(ctx context.Context, orderID string, pos uint64) (bool
 			return false, unavailable()
 		}
 		if !known {
-			return false, notFound(orderID)
+			return false, model.OrderNotFound(orderID)
 		}
 		return true, nil // mirrored from now on, so after pos
 	case err != nil:
@@ -220,10 +219,6 @@ func (f *Feed) wholeAhead(ctx context.Context, orderID string, pos uint64) (bool
 		return false, unavailable()
 	}
 	return first.Sequence > pos, nil
-}
-
-func notFound(orderID string) error {
-	return model.NotFound(fmt.Sprintf("order %s does not exist", orderID))
 }
 
 func unavailable() error {

@@ -94,7 +94,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Order  func(childComplexity int, id string) int
-		Orders func(childComplexity int, customerID string, status *model.OrderStatus, first *int, after *string) int
+		Orders func(childComplexity int, customerID *string, status *model.OrderStatus, first *int, after *string) int
 	}
 
 	Subscription struct {
@@ -112,7 +112,7 @@ type MutationResolver interface {
 }
 type QueryResolver interface {
 	Order(ctx context.Context, id string) (*model.Order, error)
-	Orders(ctx context.Context, customerID string, status *model.OrderStatus, first *int, after *string) (*model.OrderConnection, error)
+	Orders(ctx context.Context, customerID *string, status *model.OrderStatus, first *int, after *string) (*model.OrderConnection, error)
 }
 type SubscriptionResolver interface {
 	OrderStatusChanged(ctx context.Context, id string) (<-chan *model.Order, error)
@@ -355,7 +355,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Orders(childComplexity, args["customerId"].(string), args["status"].(*model.OrderStatus), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Orders(childComplexity, args["customerId"].(*string), args["status"].(*model.OrderStatus), args["first"].(*int), args["after"].(*string)), true
 
 	case "Subscription.orderStatusChanged":
 		if e.ComplexityRoot.Subscription.OrderStatusChanged == nil {
@@ -480,26 +480,27 @@ var sources = []*ast.Source{
 scalar Time
 
 type Query {
-  "An order by id, from the read model; null if there is no such order."
+  "An order by id, from the read model; null if there is no such order or it is another customer's (an admin token reads any)."
   order(id: ID!): Order
-  "A customer's orders, newest first, optionally of one status. Relay-style pagination: first (1–100, default 20) and after (an endCursor)."
-  orders(customerId: ID!, status: OrderStatus, first: Int, after: String): OrderConnection!
+  "The caller's orders, newest first, optionally of one status. customerId, if given, must be the caller's own (an admin's may name any customer). Relay-style pagination: first (1–100, default 20) and after (an endCursor)."
+  orders(customerId: ID, status: OrderStatus, first: Int, after: String): OrderConnection!
 }
 
 type Mutation {
-  "Place an order. The total is computed from the items. The same idempotencyKey with the same input returns the same order, charged once."
+  "Place an order for the caller. The total is computed from the items. The same idempotencyKey with the same input returns the same order, charged once."
   createOrder(input: CreateOrderInput!): Order!
-  "Cancel an order: PENDING or PAID → CANCELLING → CANCELLED (refunded if it was captured). A cancelled order is returned unchanged."
+  "Cancel one of the caller's orders: PENDING or PAID → CANCELLING → CANCELLED (refunded if it was captured). A cancelled order is returned unchanged; another customer's is NOT_FOUND."
   cancelOrder(id: ID!, reason: String): Order!
 }
 
 type Subscription {
-  "The order as it is now, then every later status change in order; completes after CANCELLED."
+  "One of the caller's orders (an admin's: any) as it is now, then every later status change in order; completes after CANCELLED."
   orderStatusChanged(id: ID!): Order!
 }
 
 input CreateOrderInput {
-  customerId: ID!
+  "The caller's customer id (the token's subject), which is also the default."
+  customerId: ID
   "ISO 4217, e.g. \"EUR\"."
   currency: String!
   items: [OrderItemInput!]!
@@ -872,8 +873,8 @@ func (ec *executionContext) field_Query_orders_args(ctx context.Context, rawArgs
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "customerId",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNID2string(ctx, v)
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -1834,7 +1835,7 @@ func (ec *executionContext) _Query_orders(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Orders(ctx, fc.Args["customerId"].(string), fc.Args["status"].(*model.OrderStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Orders(ctx, fc.Args["customerId"].(*string), fc.Args["status"].(*model.OrderStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderConnection) graphql.Marshaler {
@@ -3081,7 +3082,7 @@ func (ec *executionContext) unmarshalInputCreateOrderInput(ctx context.Context, 
 		switch k {
 		case "customerId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
-			data, err := ec.unmarshalNID2string(ctx, v)
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -4404,6 +4405,24 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalID(*v)
 	return res
 }
 

@@ -1,6 +1,9 @@
 package model
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Error codes, sent as extensions.code.
 const (
@@ -9,6 +12,12 @@ const (
 	CodeConflict     = "CONFLICT"
 	CodeUnavailable  = "UNAVAILABLE"
 	CodeInternal     = "INTERNAL"
+	// CodeUnauthenticated: no token, or one that is not valid.
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	// CodeForbidden: a valid token asked for what it may not have.
+	CodeForbidden = "FORBIDDEN"
+	// CodeRateLimited: the caller sent more requests than its limit.
+	CodeRateLimited = "RATE_LIMITED"
 )
 
 // Error is an error a client may see: a code and a message a person can act
@@ -31,8 +40,19 @@ func BadInput(field, message string) *Error {
 // NotFound returns a NOT_FOUND error.
 func NotFound(message string) *Error { return &Error{Code: CodeNotFound, Message: message} }
 
+// OrderNotFound is the answer for an unknown order and for another
+// customer's, which must not be told apart.
+func OrderNotFound(id string) *Error {
+	return NotFound(fmt.Sprintf("order %s does not exist", id))
+}
+
 // Unavailable returns an UNAVAILABLE error.
 func Unavailable(message string) *Error { return &Error{Code: CodeUnavailable, Message: message} }
+
+// Forbidden returns a FORBIDDEN error about field.
+func Forbidden(field, message string) *Error {
+	return &Error{Code: CodeForbidden, Message: message, Field: field}
+}
 
 // AsError returns err as an *Error if it is one.
 func AsError(err error) (*Error, bool) {

@@ -71,7 +71,8 @@ type PageInfo struct {
 
 // CreateOrderInput is the input of createOrder.
 type CreateOrderInput struct {
-	CustomerID     string            `json:"customerId"`
+	// CustomerID, if given, must be the caller's own (the token's subject).
+	CustomerID     *string           `json:"customerId"`
 	Currency       string            `json:"currency"`
 	Items          []*OrderItemInput `json:"items"`
 	PaymentMethod  string            `json:"paymentMethod"`
