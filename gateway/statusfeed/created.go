@@ -9,7 +9,9 @@ import (
 
 // RecordCreates returns cmds telling the feed about every order they create
 // (Created), so that its subscribers here start without a lookup.
-func (f *Feed) RecordCreates(cmds graph.Commands) graph.Commands { return recording{Commands: cmds, feed: f} }
+func (f *Feed) RecordCreates(cmds graph.Commands) graph.Commands {
+	return recording{Commands: cmds, feed: f}
+}
 
 type recording struct {
 	graph.Commands
