@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
@@ -86,6 +87,13 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 			}
 			keys, err = keyfunc.NewJWKSetJSON(raw)
 		}
+		if err == nil {
+			// A file with no usable key would refuse every token as
+			// signed by an unknown key; say so at start instead.
+			if all, rerr := keys.Storage().KeyReadAll(ctx); rerr == nil && len(all) == 0 {
+				return nil, fmt.Errorf("key set %s holds no keys", cfg.JWKS)
+			}
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load key set %s: %w", cfg.JWKS, err)
@@ -105,9 +113,9 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 // an *Error.
 func (v *Verifier) Verify(raw string) (Principal, error) {
 	var claims Claims
-	_, err := v.parser.ParseWithClaims(raw, &claims, v.keys.Keyfunc)
+	token, err := v.parser.ParseWithClaims(raw, &claims, v.keys.Keyfunc)
 	if err != nil {
-		return Principal{}, &Error{Reason: v.reason(err, &claims)}
+		return Principal{}, &Error{Reason: v.reason(err, token, &claims)}
 	}
 	id, err := uuid.Parse(claims.Subject)
 	if err != nil || len(claims.Subject) != 36 {
@@ -120,18 +128,21 @@ func (v *Verifier) Verify(raw string) (Principal, error) {
 	}, nil
 }
 
-// reason words a parse error. The checks of golang-jwt report every
-// failed claim; the first one a person should fix is named.
-func (v *Verifier) reason(err error, c *Claims) string {
+// reason words a parse error of token t (nil when it did not split into
+// three parts). The checks of golang-jwt report every failed claim; the
+// first one a person should fix is named.
+func (v *Verifier) reason(err error, t *jwt.Token, c *Claims) string {
 	switch {
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return "the bearer token is malformed: a JWT is three base64url parts separated by dots"
 	case errors.Is(err, jwt.ErrTokenUnverifiable), errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		if alg := headerAlg(err); alg != "" {
-			return alg
+		if r := headerAlg(t); r != "" {
+			return r
 		}
 		return "the token's signature does not match any trusted key: it was not issued by this deployment's issuer"
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+	// golang-jwt reports a missing exp, aud or iss alike, as a required
+	// claim missing: which one is read from the claims.
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && c.ExpiresAt == nil:
 		return "the token has no expiry (exp); tokens must expire"
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return fmt.Sprintf("the token expired at %s; get a new one", c.ExpiresAt.UTC().Format(time.RFC3339))
@@ -139,26 +150,46 @@ func (v *Verifier) reason(err error, c *Claims) string {
 		return fmt.Sprintf("the token is not valid before %s", c.NotBefore.UTC().Format(time.RFC3339))
 	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 		return "the token is issued in the future (iat); check the issuer's clock"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && noAudience(c.Audience):
+		return fmt.Sprintf("the token has no audience (aud); it must be %q", v.cfg.Audience)
 	case errors.Is(err, jwt.ErrTokenInvalidAudience):
 		return fmt.Sprintf("the token's audience is %s, not %q", quoteAll(c.Audience), v.cfg.Audience)
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && c.Issuer == "":
+		return fmt.Sprintf("the token has no issuer (iss); it must be %q", v.cfg.Issuer)
 	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
 		return fmt.Sprintf("the token's issuer is %q, not %q", truncate(c.Issuer, 64), v.cfg.Issuer)
 	}
 	return "the token is not valid: " + err.Error()
 }
 
-// headerAlg words a refused signing method (golang-jwt reports it as an
-// invalid signature), or returns "".
-func headerAlg(err error) string {
-	if !strings.Contains(err.Error(), "signing method") {
+// headerAlg words a signing method that is not accepted (golang-jwt
+// reports it as an invalid or unverifiable signature), or returns "" when
+// the token's header names one of Algorithms. It reads the alg of the
+// parsed header rather than golang-jwt's wording, which a kid in the
+// header could imitate.
+func headerAlg(t *jwt.Token) string {
+	if t == nil {
 		return ""
 	}
-	return fmt.Sprintf("the token's signing method is not accepted; use one of %s", strings.Join(Algorithms, ", "))
+	alg, _ := t.Header["alg"].(string)
+	if slices.Contains(Algorithms, alg) {
+		return ""
+	}
+	use := strings.Join(Algorithms, " or ")
+	if alg == "" {
+		return fmt.Sprintf("the token's header names no signing method (alg); it must be signed with %s", use)
+	}
+	return fmt.Sprintf("the token's signing method %q is not accepted; it must be signed with %s", truncate(alg, 16), use)
+}
+
+// noAudience is golang-jwt's test for an absent aud.
+func noAudience(aud jwt.ClaimStrings) bool {
+	return len(aud) == 0 || len(aud) == 1 && aud[0] == ""
 }
 
 func quoteAll(ss []string) string {
 	if len(ss) == 0 {
-		return "missing"
+		return "none"
 	}
 	q := make([]string, len(ss))
 	for i, s := range ss {
@@ -167,9 +198,13 @@ func quoteAll(ss []string) string {
 	return strings.Join(q, ", ")
 }
 
+// truncate shortens s to at most n bytes, on a rune boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
