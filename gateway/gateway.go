@@ -86,7 +86,11 @@ type Config struct {
 
 	// GraphiQL and introspection are off unless enabled: make run enables
 	// both for development.
-	GraphiQL        bool          `env:"GRAPHIQL" default:"false"`
+	GraphiQL bool `env:"GRAPHIQL" default:"false"`
+	// GraphiQLToken, if set, prefills GraphiQL's headers pane with
+	// "Authorization: Bearer <it>" — a demo customer's token in development
+	// (make run). Anyone who can load the page can use it.
+	GraphiQLToken   string        `env:"GRAPHIQL_TOKEN" secret:"true"`
 	Introspection   bool          `env:"INTROSPECTION" default:"false"`
 	MaxDepth        int           `env:"MAX_DEPTH" default:"12"`
 	MaxComplexity   int           `env:"MAX_COMPLEXITY" default:"1000"`
@@ -205,7 +209,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		if !graphiql.Built() {
 			log.Warn("GraphiQL assets are not built: / answers 503 until `make graphiql` runs")
 		}
-		mux.Handle("/", graphiql.Handler())
+		var headers map[string]string
+		if cfg.GraphiQLToken != "" {
+			headers = map[string]string{"Authorization": "Bearer " + cfg.GraphiQLToken}
+		}
+		mux.Handle("/", graphiql.Handler(headers))
 	}
 
 	g, ctx := errgroup.WithContext(ctx)

@@ -90,8 +90,11 @@ auth_env() {
     export "$var=${!var:-$token}"
   done
   export GATEWAY_AUTH_JWKS="${GATEWAY_AUTH_JWKS:-$AUTH/jwks.json}"
-  # Development: GraphiQL and introspection (off unless enabled).
+  # Development: GraphiQL (its headers pane prefilled with the demo
+  # customer's token) and introspection, both off unless enabled.
   export GATEWAY_GRAPHIQL="${GATEWAY_GRAPHIQL:-true}" GATEWAY_INTROSPECTION="${GATEWAY_INTROSPECTION:-true}"
+  DEMO_TOKEN=$("$BIN/token" -dir "$AUTH" -customer "$DEMO_CUSTOMER" -ttl 168h)
+  export GATEWAY_GRAPHIQL_TOKEN="${GATEWAY_GRAPHIQL_TOKEN:-$DEMO_TOKEN}"
 }
 
 cmd_start() {
@@ -104,8 +107,8 @@ cmd_start() {
   for svc in "${SERVICES[@]}"; do printf '  %-15s http://127.0.0.1:%s\n' "$svc" "${PORTS[$svc]}"; done
   echo
   say "GraphiQL: http://127.0.0.1:${PORTS[gateway]}/   (GraphQL endpoint http://127.0.0.1:${PORTS[gateway]}/graphql)"
-  say "a token for the demo customer $DEMO_CUSTOMER (valid 12h; GraphiQL's headers pane has one too):"
-  echo "  Authorization: Bearer $("$BIN/token" -dir "$AUTH" -customer "$DEMO_CUSTOMER" -ttl 12h)"
+  say "GraphiQL's headers pane holds a token of the demo customer $DEMO_CUSTOMER, valid 7 days:"
+  echo "  Authorization: Bearer $DEMO_TOKEN"
   say "more tokens: bin/token -customer <uuid> [-admin] [-ttl 1h]"
 }
 

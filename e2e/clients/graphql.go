@@ -10,10 +10,19 @@ import (
 	"strings"
 )
 
-// GraphQL posts operations to a GraphQL endpoint.
+// GraphQL posts operations to a GraphQL endpoint as the customer whose
+// token it holds.
 type GraphQL struct {
 	URL  string
 	HTTP *http.Client
+	// Token is sent as "Authorization: Bearer <Token>"; empty sends none.
+	Token string
+}
+
+// As returns the client with another token.
+func (g GraphQL) As(token string) GraphQL {
+	g.Token = token
+	return g
 }
 
 // GraphQLError is one entry of a response's "errors".
@@ -65,6 +74,9 @@ func (g GraphQL) Raw(ctx context.Context, contentType string, body []byte, out a
 		return Response{}, err
 	}
 	req.Header.Set("Content-Type", contentType)
+	if g.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+g.Token)
+	}
 	hc := g.HTTP
 	if hc == nil {
 		hc = http.DefaultClient

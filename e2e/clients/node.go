@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -63,7 +64,7 @@ var nodeDeps setup
 // has not completed it within timeout; the payloads received until then are
 // returned with the error. It blocks: start it in a goroutine to act on the
 // order while it listens.
-func NodeSubscribe(ctx context.Context, t testing.TB, wsURL, orderID string, timeout time.Duration) ([]json.RawMessage, error) {
+func NodeSubscribe(ctx context.Context, t testing.TB, wsURL, token, orderID string, timeout time.Duration) ([]json.RawMessage, error) {
 	t.Helper()
 	if err := nodeDeps.run(ctx, t, "node-deps.sh"); err != nil {
 		return nil, err
@@ -78,6 +79,9 @@ func NodeSubscribe(ctx context.Context, t testing.TB, wsURL, orderID string, tim
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(root, "e2e", "node", "subscribe.mjs"),
 		wsURL, orderID, strconv.FormatInt(timeout.Milliseconds(), 10))
+	// The token goes in the environment, not on the command line, where
+	// any user of the machine could read it.
+	cmd.Env = append(os.Environ(), "ORDERFLOW_TOKEN="+token)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()

@@ -3,9 +3,10 @@
 // graphql-ws client (graphql-transport-ws protocol) over the npm ws package,
 // so the gateway is checked against an implementation it did not write.
 //
-//   node subscribe.mjs <ws-url> <orderId> <timeoutMs>
+//   ORDERFLOW_TOKEN=<token> node subscribe.mjs <ws-url> <orderId> <timeoutMs>
 //
-// Subscribes to orderStatusChanged(id) and prints every `next` payload as it
+// Authenticates with the token in the connection_init payload
+// ({"Authorization": "Bearer <token>"}), then subscribes to orderStatusChanged(id) and prints every `next` payload as it
 // arrives, one JSON line each ({"data":{"orderStatusChanged":{...}}}) on
 // stdout. Exit status:
 //   0    the server completed the subscription
@@ -49,6 +50,7 @@ const client = createClient({
   webSocketImpl: WebSocket,
   lazy: true,
   retryAttempts: 0, // a test wants to see a failure, not a retry
+  connectionParams: process.env.ORDERFLOW_TOKEN ? { Authorization: `Bearer ${process.env.ORDERFLOW_TOKEN}` } : {},
 });
 
 let received = 0;

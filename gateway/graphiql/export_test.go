@@ -7,4 +7,4 @@ import (
 
 // NewHandler lets the external tests serve a file system of their own, such as
 // one without the built assets.
-func NewHandler(fsys fs.FS) http.Handler { return newHandler(fsys) }
+func NewHandler(fsys fs.FS) http.Handler { return newHandler(fsys, nil) }

@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -69,11 +70,16 @@ func built(fsys fs.FS) bool {
 // The page is revalidated on every load (ETag); the assets are addressed by a
 // hash of their contents (?v=…) and then cached for a year. Build it once at
 // start: it reads and gzips the assets up front (a fraction of a second).
-func Handler() http.Handler { return newHandler(files) }
+//
+// headers, if not empty, prefill GraphiQL's headers pane — in development,
+// an Authorization header with a demo customer's token, so the playground
+// works on first load. Whoever loads the page can use them: never put a
+// real customer's token there.
+func Handler(headers map[string]string) http.Handler { return newHandler(files, headers) }
 
 // newHandler reads everything once, so a request never touches fsys: fsys holds
 // index.html and dist/.
-func newHandler(fsys fs.FS) *handler {
+func newHandler(fsys fs.FS, headers map[string]string) *handler {
 	h := &handler{assets: map[string]asset{}}
 	if !built(fsys) {
 		return h
@@ -99,8 +105,17 @@ func newHandler(fsys fs.FS) *handler {
 		h.broken = fmt.Errorf("parse index.html: %w", err)
 		return h
 	}
+	prefill := ""
+	if len(headers) > 0 {
+		b, err := json.MarshalIndent(headers, "", "  ")
+		if err != nil {
+			h.broken = fmt.Errorf("headers: %w", err)
+			return h
+		}
+		prefill = string(b)
+	}
 	var buf bytes.Buffer
-	data := struct{ Version string }{hex.EncodeToString(version.Sum(nil)[:8])}
+	data := struct{ Version, Headers string }{hex.EncodeToString(version.Sum(nil)[:8]), prefill}
 	if err := tmpl.Execute(&buf, data); err != nil {
 		h.broken = fmt.Errorf("render index.html: %w", err)
 		return h

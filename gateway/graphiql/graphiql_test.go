@@ -130,7 +130,7 @@ func TestHandlerWithoutBuiltAssets(t *testing.T) {
 // The binary's own handler: the page when scripts/graphiql-assets.sh ran before
 // the build, the advice to run it otherwise.
 func TestHandlerOfThisBuild(t *testing.T) {
-	resp := get(t, graphiql.Handler(), http.MethodGet, "/", nil)
+	resp := get(t, graphiql.Handler(nil), http.MethodGet, "/", nil)
 	if graphiql.Built() {
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		require.Contains(t, body(t, resp), "/graphiql/graphiql.js?v=")

@@ -27,7 +27,10 @@ const (
 	statusSubscription  = `subscription Status($id: ID!) { orderStatusChanged(id: $id) { status version } }`
 )
 
-func openGateway(ctx context.Context, baseURL string, connections int) (*gateway, error) {
+// The subscriptions' websockets authenticate with subscriberToken, an
+// admin's (they follow every customer's orders); each createOrder carries
+// its customer's token.
+func openGateway(ctx context.Context, baseURL string, connections int, subscriberToken string) (*gateway, error) {
 	g := &gateway{
 		url: strings.TrimSuffix(baseURL, "/") + "/graphql",
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
@@ -35,7 +38,7 @@ func openGateway(ctx context.Context, baseURL string, connections int) (*gateway
 		}},
 	}
 	for range connections {
-		c, err := dialSubscriptions(ctx, g.url)
+		c, err := dialSubscriptions(ctx, g.url, subscriberToken)
 		if err != nil {
 			g.close()
 			return nil, err
@@ -57,8 +60,8 @@ func (g *gateway) subscriptionsFor() *subscriptions {
 	return g.conns[g.next.Add(1)%uint64(len(g.conns))]
 }
 
-// createOrder places an order and returns its id.
-func (g *gateway) createOrder(ctx context.Context, input map[string]any) (string, error) {
+// createOrder places an order as the customer of token and returns its id.
+func (g *gateway) createOrder(ctx context.Context, token string, input map[string]any) (string, error) {
 	body, err := json.Marshal(map[string]any{"query": createOrderMutation, "variables": map[string]any{"input": input}})
 	if err != nil {
 		return "", err
@@ -68,6 +71,7 @@ func (g *gateway) createOrder(ctx context.Context, input map[string]any) (string
 		return "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := g.http.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("createOrder: %w", err)

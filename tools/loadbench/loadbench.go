@@ -41,8 +41,11 @@ const SectionName = "loadbench"
 type Config struct {
 	Profile    string // the profile's name, for the report
 	GatewayURL string // the gateway's base URL, http://host:port
-	AdminDSN   string // a role that may create databases and read pg_stat_*
-	Brokers    string // the Kafka bootstrap list
+	// AuthDir is the development issuer's directory (make run's
+	// .data/auth), which signs the load's customer tokens.
+	AuthDir  string
+	AdminDSN string // a role that may create databases and read pg_stat_*
+	Brokers  string // the Kafka bootstrap list
 	// Sources are the system's stores, for the invariant checker and the
 	// breakdown of an order's way; TopicPrefix is its topics' prefix.
 	Sources     invariants.Sources
@@ -116,8 +119,8 @@ func ProfileNamed(name string) (Config, error) {
 // Validate reports a setting the benchmark cannot run with.
 func (c Config) Validate() error {
 	var errs []error
-	if c.GatewayURL == "" || c.AdminDSN == "" || c.Brokers == "" {
-		errs = append(errs, errors.New("the gateway URL, the Postgres admin DSN and the Kafka brokers are required"))
+	if c.GatewayURL == "" || c.AdminDSN == "" || c.Brokers == "" || c.AuthDir == "" {
+		errs = append(errs, errors.New("the gateway URL, the Postgres admin DSN, the Kafka brokers and the auth directory are required"))
 	}
 	if s := c.Sources; s.OrderDSN == "" || s.PaymentDSN == "" || s.CompensationDSN == "" || s.PSPURL == "" {
 		errs = append(errs, errors.New("the order, payment and compensation DSNs and the PSP URL are required"))

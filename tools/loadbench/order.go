@@ -32,9 +32,9 @@ type outcome struct {
 // an id the gateway does not know yet is refused, so the subscription is
 // opened right after the mutation answers. It loses nothing by that: it
 // starts with the order as it is, then every later change.
-func (g *gateway) placeOrder(ctx context.Context, o *outcome, input map[string]any) {
+func (g *gateway) placeOrder(ctx context.Context, o *outcome, token string, input map[string]any) {
 	o.sendLag = time.Since(o.intended)
-	id, err := g.createOrder(ctx, input)
+	id, err := g.createOrder(ctx, token, input)
 	if err != nil {
 		o.err = err
 		return

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/tools/invariants"
 	"github.com/orderflow/orderflow/tools/measure"
 )
@@ -19,7 +20,7 @@ import (
 type runner struct {
 	cfg       Config
 	gw        *gateway
-	customers []string
+	customers []customer
 	orders    int // started so far, over every step
 	log       *slog.Logger
 }
@@ -50,15 +51,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (Results, error) {
 		return res, err
 	}
 
-	gw, err := openGateway(ctx, cfg.GatewayURL, cfg.Connections)
+	customers, adminToken, err := newCustomers(cfg.AuthDir, 1000)
+	if err != nil {
+		return res, err
+	}
+	gw, err := openGateway(ctx, cfg.GatewayURL, cfg.Connections, adminToken)
 	if err != nil {
 		return res, err
 	}
 	defer gw.close()
-	r := &runner{cfg: cfg, gw: gw, log: log}
-	for range 1000 {
-		r.customers = append(r.customers, uuid.NewString())
-	}
+	r := &runner{cfg: cfg, gw: gw, customers: customers, log: log}
 	if err := r.prime(ctx); err != nil {
 		return res, err
 	}
@@ -175,6 +177,32 @@ func (r *runner) logStep(s StepResult) {
 }
 
 // ready checks that the gateway answers /readyz.
+// customer is one of the load's customers, with its token.
+type customer struct{ id, token string }
+
+// tokenTTL outlasts the longest profile.
+const tokenTTL = 6 * time.Hour
+
+// newCustomers makes n customers and an admin, with tokens of the
+// development issuer in authDir, which the gateway of make run trusts (the
+// token tool's issuer).
+func newCustomers(authDir string, n int) ([]customer, string, error) {
+	dev, err := auth.OpenDev(authDir)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]customer, n)
+	for i := range out {
+		c := customer{id: uuid.NewString()}
+		if c.token, err = dev.Issuer.Token(auth.TokenRequest{Customer: c.id, TTL: tokenTTL}); err != nil {
+			return nil, "", err
+		}
+		out[i] = c
+	}
+	admin, err := dev.Issuer.Token(auth.TokenRequest{Customer: uuid.NewString(), Admin: true, TTL: tokenTTL})
+	return out, admin, err
+}
+
 func ready(ctx context.Context, baseURL string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

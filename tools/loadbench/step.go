@@ -112,15 +112,16 @@ func (r *runner) runStep(ctx, orderCtx context.Context, kind string, rate int, w
 		r.orders++
 		o := &outcome{intended: at, declined: token == TokenDeclined}
 		s.orders = append(s.orders, o)
+		customer := r.customers[r.orders%len(r.customers)]
 		input := map[string]any{
-			"customerId":     r.customers[r.orders%len(r.customers)],
+			"customerId":     customer.id,
 			"currency":       "EUR",
 			"paymentMethod":  token,
 			"idempotencyKey": uuid.NewString(),
 			"items":          []map[string]any{{"sku": "bench-book", "quantity": 1 + r.orders%3, "unitPrice": 1250}},
 		}
 		go func() {
-			r.gw.placeOrder(orderCtx, o, input)
+			r.gw.placeOrder(orderCtx, o, customer.token, input)
 			o.done.Store(true)
 			s.results <- o
 		}()

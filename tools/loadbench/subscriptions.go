@@ -41,9 +41,9 @@ type wsMessage struct {
 }
 
 // dialSubscriptions opens a websocket to the GraphQL endpoint url (http or
-// https), completes the protocol's handshake, and reads the connection until
-// ctx ends or it breaks.
-func dialSubscriptions(ctx context.Context, url string) (*subscriptions, error) {
+// https), completes the protocol's handshake with token, and reads the
+// connection until ctx ends or it breaks.
+func dialSubscriptions(ctx context.Context, url, token string) (*subscriptions, error) {
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	conn, _, err := websocket.Dial(dialCtx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{
@@ -54,7 +54,12 @@ func dialSubscriptions(ctx context.Context, url string) (*subscriptions, error) 
 	}
 	conn.SetReadLimit(1 << 20)
 	s := &subscriptions{conn: conn, handlers: map[string]subscriber{}}
-	if err := s.send(dialCtx, wsMessage{Type: "connection_init"}); err != nil {
+	initPayload, err := json.Marshal(map[string]string{"Authorization": "Bearer " + token})
+	if err != nil {
+		_ = conn.CloseNow()
+		return nil, err
+	}
+	if err := s.send(dialCtx, wsMessage{Type: "connection_init", Payload: initPayload}); err != nil {
 		_ = conn.CloseNow()
 		return nil, err
 	}

@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/tools/invariants"
 	"github.com/orderflow/orderflow/tools/loadbench"
 	"github.com/orderflow/orderflow/tools/measure"
@@ -46,6 +47,7 @@ func main() {
 func run(log *slog.Logger) error {
 	profile := flag.String("profile", "short", "short (the default of make bench, under 3 minutes) or long")
 	gatewayURL := flag.String("gateway", "http://127.0.0.1:8080", "the gateway's base URL")
+	authDir := flag.String("auth-dir", auth.DefaultDir, "the development issuer's directory, which signs the load's tokens (make run creates it)")
 	adminDSN, brokers := measure.ServerFlags(flag.CommandLine)
 	outDir := flag.String("out", "bench/results", "folder of latest.json, latest.html and latest.png")
 	doc := flag.String("doc", "docs/performance.md", "markdown file whose loadbench section to replace (\"-\" for none)")
@@ -62,7 +64,7 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cfg.GatewayURL, cfg.AdminDSN, cfg.Brokers = *gatewayURL, *adminDSN, *brokers
+	cfg.GatewayURL, cfg.AdminDSN, cfg.Brokers, cfg.AuthDir = *gatewayURL, *adminDSN, *brokers, *authDir
 	cfg.Sources, cfg.TopicPrefix = invariants.SourcesFromEnv(), os.Getenv("ORDER_TOPIC_PREFIX")
 	cfg.Ramp.Start = cmp.Or(*start, cfg.Ramp.Start)
 	cfg.Ramp.Growth = cmp.Or(*growth, cfg.Ramp.Growth)

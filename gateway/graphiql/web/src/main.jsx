@@ -4,6 +4,11 @@
 // POST /graphql on the same origin, subscriptions to ws(s)://<host>/graphql
 // with the graphql-transport-ws protocol (graphql-ws client).
 //
+// Every request needs a customer's token (Authorization: Bearer …) in the
+// headers pane; the same header goes into the websocket's connection_init
+// payload for subscriptions. Under `make run` the pane is prefilled with a
+// demo customer's token (data-headers of #graphiql, from the gateway).
+//
 // URL parameters (handy for links and for the end-to-end browser check):
 //   ?query=...&variables=...&operationName=...
 // A `query` parameter replaces the active tab's contents on load; without one,
@@ -28,11 +33,15 @@ const DEFAULT_QUERY = `# Welcome to orderflow.
 # paymentMethod decides the outcome: tok_visa,
 # tok_chargeDeclined, tok_insufficientFunds, tok_slow,
 # tok_flaky, tok_unavailable.
+#
+# Every request needs a token in the Headers pane below:
+#   {"Authorization": "Bearer <token>"}
+# make run prefills one; bin/token -customer <uuid>
+# prints more. The customer is the token's.
 
 mutation CreateOrder {
   createOrder(
     input: {
-      customerId: "6f1c1d2e-7a3b-4c5d-8e9f-0a1b2c3d4e5f"
       currency: "EUR"
       items: [{ sku: "SKU-1", quantity: 2, unitPrice: 1250 }]
       paymentMethod: "tok_visa"
@@ -87,24 +96,47 @@ function websocketURL(location) {
   return `${scheme}//${location.host}/graphql`;
 }
 
-const wsClient = createClient({
-  url: websocketURL(window.location),
-  lazy: true, // connect on the first subscription, not on page load
-  retryAttempts: 3,
-});
+// One websocket per Authorization value: the token goes into the
+// connection_init payload, so a token changed in the headers pane needs a
+// new connection.
+const wsClients = new Map();
 
-const fetcher = createGraphiQLFetcher({
-  url: '/graphql',
-  wsClient,
-});
+function authorization(headers) {
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (name.toLowerCase() === 'authorization') return String(value);
+  }
+  return '';
+}
+
+function wsClientFor(headers) {
+  const auth = authorization(headers);
+  if (!wsClients.has(auth)) {
+    wsClients.set(auth, createClient({
+      url: websocketURL(window.location),
+      lazy: true, // connect on the first subscription, not on page load
+      retryAttempts: 3,
+      connectionParams: auth ? { Authorization: auth } : {},
+    }));
+  }
+  return wsClients.get(auth);
+}
+
+function fetcher(graphQLParams, opts) {
+  return createGraphiQLFetcher({ url: '/graphql', wsClient: wsClientFor(opts?.headers) })(graphQLParams, opts);
+}
 
 const params = new URLSearchParams(window.location.search);
+const root = document.getElementById('graphiql');
+const prefilledHeaders = root.dataset.headers || undefined;
 
 function App() {
   return (
     <GraphiQL
       fetcher={fetcher}
       defaultQuery={DEFAULT_QUERY}
+      defaultHeaders={prefilledHeaders}
+      headers={prefilledHeaders}
+      defaultEditorToolsVisibility={prefilledHeaders ? 'headers' : undefined}
       query={params.get('query') ?? undefined}
       variables={params.get('variables') ?? undefined}
       operationName={params.get('operationName') ?? undefined}
@@ -112,4 +144,4 @@ function App() {
   );
 }
 
-createRoot(document.getElementById('graphiql')).render(<App />);
+createRoot(root).render(<App />);
