@@ -22,8 +22,17 @@ func Serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler, g
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
 	srv := &http.Server{
-		Handler:           h,
+		Handler: h,
+		// A slow or stalled client cannot hold a connection: headers within
+		// 5 s, the whole request within 30 s, the answer within 60 s (longer
+		// than every request timeout and pprof's default profile), and an
+		// idle keep-alive connection is closed after 2 minutes. A handler
+		// that streams (a websocket) lifts its own deadlines with
+		// http.ResponseController.
 		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	log.Info("http server listening", "addr", ln.Addr().String())
