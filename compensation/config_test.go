@@ -8,6 +8,7 @@ import (
 
 	"github.com/orderflow/orderflow/compensation"
 	"github.com/orderflow/orderflow/platform/envconfig"
+	"github.com/orderflow/orderflow/platform/testenv"
 )
 
 func load(t *testing.T, env map[string]string) compensation.Config {
@@ -22,6 +23,8 @@ func load(t *testing.T, env map[string]string) compensation.Config {
 
 func TestConfigDefaults(t *testing.T) {
 	cfg := load(t, nil)
+	require.ErrorContains(t, cfg.Validate(), "SERVICE_TOKEN is required", "the token has no default")
+	cfg = load(t, map[string]string{"COMPENSATION_SERVICE_TOKEN": testenv.ServiceToken})
 
 	require.Equal(t, "127.0.0.1:8084", cfg.Service.HTTPAddr)
 	require.Equal(t, "postgres://orderflow:orderflow@127.0.0.1:5432/orderflow_compensation?sslmode=disable", cfg.Service.PostgresDSN)
@@ -30,13 +33,14 @@ func TestConfigDefaults(t *testing.T) {
 	require.Equal(t, 200*time.Millisecond, cfg.DeadlinePoll)
 	require.NoError(t, cfg.Validate())
 
+	logged := map[string]string{}
 	for _, attr := range envconfig.Attrs(compensation.EnvPrefix, &cfg) {
-		if attr.Key == "COMPENSATION_POSTGRES_DSN" {
-			require.NotContains(t, attr.Value.String(), ":orderflow@", "the password is masked in logs")
-			return
-		}
+		logged[attr.Key] = attr.Value.String()
 	}
-	t.Fatal("COMPENSATION_POSTGRES_DSN is not logged")
+	require.Contains(t, logged, "COMPENSATION_POSTGRES_DSN")
+	require.NotContains(t, logged["COMPENSATION_POSTGRES_DSN"], ":orderflow@", "the password is masked in logs")
+	require.Contains(t, logged, "COMPENSATION_SERVICE_TOKEN")
+	require.NotContains(t, logged["COMPENSATION_SERVICE_TOKEN"], testenv.ServiceToken, "the token is masked in logs")
 }
 
 func TestConfigFromEnvironment(t *testing.T) {
@@ -46,6 +50,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"COMPENSATION_TOPIC_PREFIX":    "staging.",
 		"COMPENSATION_PAYMENT_TIMEOUT": "2m",
 		"COMPENSATION_DEADLINE_POLL":   "1s",
+		"COMPENSATION_SERVICE_TOKEN":   testenv.ServiceToken,
 	})
 
 	require.Equal(t, ":9999", cfg.Service.HTTPAddr)
@@ -53,6 +58,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 	require.Equal(t, "staging.", cfg.Service.TopicPrefix)
 	require.Equal(t, 2*time.Minute, cfg.PaymentTimeout)
 	require.Equal(t, time.Second, cfg.DeadlinePoll)
+	require.Equal(t, testenv.ServiceToken, cfg.Service.ServiceToken)
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -67,10 +73,12 @@ func TestConfigValidate(t *testing.T) {
 		{"no payment timeout", func(c *compensation.Config) { c.PaymentTimeout = 0 }, "COMPENSATION_PAYMENT_TIMEOUT"},
 		{"negative payment timeout", func(c *compensation.Config) { c.PaymentTimeout = -time.Second }, "COMPENSATION_PAYMENT_TIMEOUT"},
 		{"no deadline poll", func(c *compensation.Config) { c.DeadlinePoll = 0 }, "COMPENSATION_DEADLINE_POLL"},
+		{"no service token", func(c *compensation.Config) { c.Service.ServiceToken = "" }, "SERVICE_TOKEN is required"},
+		{"short service token", func(c *compensation.Config) { c.Service.ServiceToken = "short" }, "SERVICE_TOKEN is too short"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := load(t, nil)
+			cfg := load(t, map[string]string{"COMPENSATION_SERVICE_TOKEN": testenv.ServiceToken})
 			tt.change(&cfg)
 			err := cfg.Validate()
 			if tt.wantErr == "" {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/orderflow/orderflow/compensation"
 	"github.com/orderflow/orderflow/compensation/ports/httpapi"
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/envconfig"
 	"github.com/orderflow/orderflow/platform/logging"
@@ -50,6 +51,7 @@ func newTestService(t *testing.T, paymentTimeout time.Duration) *testService {
 	cfg.Service.TopicPartitions = 3
 	cfg.Service.ConsumerGroup = testenv.UniqueName("compensation")
 	cfg.Service.PoolSize = 5
+	cfg.Service.ServiceToken = testenv.ServiceToken
 	cfg.PaymentTimeout = paymentTimeout
 	cfg.DeadlinePoll = 50 * time.Millisecond
 
@@ -60,7 +62,7 @@ func newTestService(t *testing.T, paymentTimeout time.Duration) *testService {
 		t: t, cfg: cfg, producer: p,
 		topics: schema.TopicsWithPrefix(cfg.Service.TopicPrefix),
 		codec:  schema.NewCodec(schema.NewRegistry()),
-		http:   &http.Client{Timeout: 5 * time.Second},
+		http:   &http.Client{Timeout: 5 * time.Second, Transport: auth.ServiceTransport(testenv.ServiceToken, nil)},
 	}
 	s.start()
 	return s

@@ -19,6 +19,7 @@ import (
 	"github.com/orderflow/orderflow/order"
 	"github.com/orderflow/orderflow/order/api"
 	"github.com/orderflow/orderflow/order/client"
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/consumer"
 	"github.com/orderflow/orderflow/platform/logging"
@@ -27,12 +28,15 @@ import (
 )
 
 type fixture struct {
+	base   string
 	client *client.Client
 	topics schema.Topics
 	pool   *pgxpool.Pool
 }
 
-func start(t *testing.T) fixture {
+// start runs the order service with the test configuration, changed by
+// each of change.
+func start(t *testing.T, change ...func(*order.Config)) fixture {
 	t.Helper()
 	cfg := order.DefaultConfig()
 	cfg.Service.HTTPAddr = "127.0.0.1:0"
@@ -40,6 +44,10 @@ func start(t *testing.T) fixture {
 	cfg.Service.KafkaBrokers = testenv.KafkaBrokers()
 	cfg.Service.TopicPrefix = testenv.UniqueName("t") + "."
 	cfg.Service.TopicPartitions = 2
+	cfg.Service.ServiceToken = testenv.ServiceToken
+	for _, c := range change {
+		c(&cfg)
+	}
 	log := logging.New(os.Stderr, "order", slog.LevelWarn)
 	base, _ := testenv.Serve(t, func(ctx context.Context, ready chan<- net.Addr) error {
 		return order.Run(ctx, cfg, log, ready)
@@ -48,7 +56,9 @@ func start(t *testing.T) fixture {
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	return fixture{
-		client: client.New(base, &http.Client{Timeout: 10 * time.Second}),
+		base: base,
+		client: client.New(base, &http.Client{Timeout: 10 * time.Second,
+			Transport: auth.ServiceTransport(testenv.ServiceToken, client.NewTransport())}),
 		topics: schema.TopicsWithPrefix(cfg.Service.TopicPrefix),
 		pool:   pool,
 	}

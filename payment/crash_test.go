@@ -105,6 +105,7 @@ func TestAChargeInterruptedByAKillIsChargedOnceByTheSweep(t *testing.T) {
 		"PAYMENT_PSP_ATTEMPTS=1",
 		"PAYMENT_SWEEP_GRACE="+cfg.Charges.SweepGrace.String(),
 		"PAYMENT_SWEEP_INTERVAL="+cfg.Charges.SweepInterval.String(),
+		"PAYMENT_SERVICE_TOKEN="+cfg.Service.ServiceToken,
 	)
 	child.Stdout, child.Stderr = os.Stderr, os.Stderr
 	require.NoError(t, child.Start())

@@ -18,6 +18,7 @@ import (
 	"github.com/orderflow/orderflow/payment/domain"
 	"github.com/orderflow/orderflow/paymentgateway/client"
 	"github.com/orderflow/orderflow/paymentgateway/gatewaytest"
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/consumer"
 	"github.com/orderflow/orderflow/platform/logging"
@@ -146,7 +147,7 @@ func TestPaymentServiceHTTP(t *testing.T) {
 	gw := gatewaytest.Start(t)
 	svc := startPayment(t, gw.URL)
 
-	resp, err := http.Get(svc.url + "/readyz")
+	resp, err := http.Get(svc.url + "/readyz") // the health checks need no token
 	require.NoError(t, err)
 	var ready struct {
 		Status string            `json:"status"`
@@ -156,13 +157,34 @@ func TestPaymentServiceHTTP(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "ready: %v", ready.Checks)
 	require.Equal(t, "ok", ready.Checks["psp"], "the PSP is a readiness check")
+	resp, err = http.Get(svc.url + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	resp, err = http.Get(svc.url + "/v1/payments/" + uuid.NewString())
+	path := "/v1/payments/" + uuid.NewString()
+	for _, hc := range []*http.Client{http.DefaultClient, {Transport: auth.ServiceTransport("wrong-service-token-0123456789", nil)}} {
+		resp, err = hc.Get(svc.url + path)
+		require.NoError(t, err)
+		var body struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		resp.Body.Close()
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "without the service token")
+		require.Equal(t, "UNAUTHENTICATED", body.Error.Code)
+	}
+
+	resp, err = withToken.Get(svc.url + path)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 }
+
+// withToken sends testenv.ServiceToken, which the services the tests start
+// want.
+var withToken = &http.Client{Transport: auth.ServiceTransport(testenv.ServiceToken, nil)}
 
 // service is a running payment.Run on topics and a database of its own.
 type service struct {
@@ -188,6 +210,7 @@ func testConfig(t *testing.T, pspURL string) payment.Config {
 	cfg.Service.TopicPartitions = 3
 	cfg.Service.ConsumerGroup = testenv.UniqueName("payment")
 	cfg.Service.ShutdownWait = 5 * time.Second
+	cfg.Service.ServiceToken = testenv.ServiceToken
 	cfg.PSP.URL = pspURL
 	cfg.PSP.Timeout = 500 * time.Millisecond // tok_slow answers after gatewaytest.SlowDelay
 	cfg.PSP.BackoffInitial = 20 * time.Millisecond
@@ -241,7 +264,7 @@ func (s *service) waitForStatus(t *testing.T, orderID string, want domain.Status
 	t.Helper()
 	var p paymentJSON
 	testenv.Eventually(t, 45*time.Second, func() error {
-		resp, err := http.Get(s.url + "/v1/payments/" + orderID)
+		resp, err := withToken.Get(s.url + "/v1/payments/" + orderID)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ import (
 
 	httpapi "github.com/orderflow/orderflow/paymentgateway/http"
 	"github.com/orderflow/orderflow/paymentgateway/postgres"
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/platform/health"
 	"github.com/orderflow/orderflow/platform/httpserver"
 )
@@ -29,8 +30,8 @@ const EnvPrefix = "PAYMENTGATEWAY_"
 
 // Config is the process's configuration, read from PAYMENTGATEWAY_* variables.
 type Config struct {
-	// HTTPAddr is loopback by default: the simulated PSP's API has no
-	// authentication yet.
+	// HTTPAddr is loopback by default; every route but /healthz and
+	// /readyz needs the service token as well.
 	HTTPAddr    string `env:"HTTP_ADDR" default:"127.0.0.1:8083"`
 	PostgresDSN string `env:"POSTGRES_DSN" default:"postgres://orderflow:orderflow@127.0.0.1:5432/orderflow_paymentgateway?sslmode=disable" secret:"true"`
 	// Latency is added to every charge and refund answer.
@@ -45,6 +46,11 @@ type Config struct {
 	FlakyFailures int `env:"FLAKY_FAILURES" default:"2"`
 	// ShutdownTimeout bounds how long requests in hand may take to finish.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s"`
+	// ServiceToken is the deployment's shared secret: every request but
+	// /healthz and /readyz must carry it as a bearer token, so that only the
+	// payment service (and the operators' tools) charge, refund or read the
+	// ledger. `make run` generates one in .data/auth/service-token.
+	ServiceToken string `env:"SERVICE_TOKEN" secret:"true"`
 }
 
 // Validate says what is wrong with the configuration, or returns nil.
@@ -70,6 +76,13 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New(EnvPrefix+"SHUTDOWN_TIMEOUT must be positive"))
+	}
+	if err := auth.CheckServiceToken(c.ServiceToken); err != nil {
+		what := "is too short"
+		if c.ServiceToken == "" {
+			what = "is required"
+		}
+		errs = append(errs, fmt.Errorf("%sSERVICE_TOKEN %s: %w", EnvPrefix, what, err))
 	}
 	return errors.Join(errs...)
 }
@@ -98,6 +111,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		SlowDelay:     cfg.SlowDelay,
 		FlakyFailures: cfg.FlakyFailures,
 	}, ledger, checker, log)
+
+	handler = auth.RequireServiceToken(cfg.ServiceToken, handler, "/healthz", "/readyz")
 
 	if err := httpserver.Serve(ctx, log, cfg.HTTPAddr, handler, cfg.ShutdownTimeout, ready); err != nil {
 		return fmt.Errorf("http: %w", err)

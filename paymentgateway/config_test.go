@@ -8,11 +8,14 @@ import (
 
 	"github.com/orderflow/orderflow/paymentgateway"
 	"github.com/orderflow/orderflow/platform/envconfig"
+	"github.com/orderflow/orderflow/platform/testenv"
 )
 
 func TestConfigDefaults(t *testing.T) {
 	var cfg paymentgateway.Config
 	require.NoError(t, envconfig.LoadFrom(paymentgateway.EnvPrefix, &cfg, func(string) (string, bool) { return "", false }))
+	require.ErrorContains(t, cfg.Validate(), "PAYMENTGATEWAY_SERVICE_TOKEN is required", "the token has no default")
+	cfg.ServiceToken = testenv.ServiceToken
 	require.Equal(t, paymentgateway.Config{
 		HTTPAddr:        "127.0.0.1:8083",
 		PostgresDSN:     "postgres://orderflow:orderflow@127.0.0.1:5432/orderflow_paymentgateway?sslmode=disable",
@@ -21,12 +24,16 @@ func TestConfigDefaults(t *testing.T) {
 		SlowDelay:       3 * time.Second,
 		FlakyFailures:   2,
 		ShutdownTimeout: 10 * time.Second,
+		ServiceToken:    testenv.ServiceToken,
 	}, cfg)
 	require.NoError(t, cfg.Validate())
 
 	for _, attr := range envconfig.Attrs(paymentgateway.EnvPrefix, &cfg) {
 		if attr.Key == "PAYMENTGATEWAY_POSTGRES_DSN" {
 			require.NotContains(t, attr.Value.String(), ":orderflow@", "the password is masked in logs")
+		}
+		if attr.Key == "PAYMENTGATEWAY_SERVICE_TOKEN" {
+			require.NotContains(t, attr.Value.String(), testenv.ServiceToken, "the token is masked in logs")
 		}
 	}
 }
@@ -38,6 +45,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 		"PAYMENTGATEWAY_DECLINE_RATE":   "0.25",
 		"PAYMENTGATEWAY_SLOW_DELAY":     "500ms",
 		"PAYMENTGATEWAY_FLAKY_FAILURES": "5",
+		"PAYMENTGATEWAY_SERVICE_TOKEN":  testenv.ServiceToken,
 	}
 	var cfg paymentgateway.Config
 	require.NoError(t, envconfig.LoadFrom(paymentgateway.EnvPrefix, &cfg, func(k string) (string, bool) {
@@ -49,11 +57,13 @@ func TestConfigFromEnvironment(t *testing.T) {
 	require.Equal(t, 0.25, cfg.DeclineRate)
 	require.Equal(t, 500*time.Millisecond, cfg.SlowDelay)
 	require.Equal(t, 5, cfg.FlakyFailures)
+	require.Equal(t, testenv.ServiceToken, cfg.ServiceToken)
 }
 
 func TestConfigValidate(t *testing.T) {
 	valid := func() paymentgateway.Config {
-		return paymentgateway.Config{HTTPAddr: ":8083", PostgresDSN: "postgres://x", SlowDelay: time.Second, FlakyFailures: 2, ShutdownTimeout: time.Second}
+		return paymentgateway.Config{HTTPAddr: ":8083", PostgresDSN: "postgres://x", SlowDelay: time.Second, FlakyFailures: 2, ShutdownTimeout: time.Second,
+			ServiceToken: testenv.ServiceToken}
 	}
 	tests := []struct {
 		name    string
@@ -69,6 +79,8 @@ func TestConfigValidate(t *testing.T) {
 		{"negative slow delay", func(c *paymentgateway.Config) { c.SlowDelay = -1 }, "SLOW_DELAY"},
 		{"negative flaky failures", func(c *paymentgateway.Config) { c.FlakyFailures = -1 }, "FLAKY_FAILURES"},
 		{"no shutdown timeout", func(c *paymentgateway.Config) { c.ShutdownTimeout = 0 }, "SHUTDOWN_TIMEOUT"},
+		{"no service token", func(c *paymentgateway.Config) { c.ServiceToken = "" }, "PAYMENTGATEWAY_SERVICE_TOKEN is required"},
+		{"short service token", func(c *paymentgateway.Config) { c.ServiceToken = "short" }, "PAYMENTGATEWAY_SERVICE_TOKEN is too short"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

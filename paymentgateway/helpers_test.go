@@ -18,6 +18,7 @@ import (
 
 	"github.com/orderflow/orderflow/paymentgateway"
 	"github.com/orderflow/orderflow/paymentgateway/client"
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/platform/logging"
 	"github.com/orderflow/orderflow/platform/testenv"
 )
@@ -32,6 +33,7 @@ func testConfig(t *testing.T) paymentgateway.Config {
 		SlowDelay:       time.Second,
 		FlakyFailures:   2,
 		ShutdownTimeout: 5 * time.Second,
+		ServiceToken:    testenv.ServiceToken,
 	}
 }
 
@@ -80,7 +82,8 @@ func start(t *testing.T, cfg paymentgateway.Config) *gateway {
 	}
 	t.Cleanup(stop)
 	url := "http://" + addr.String()
-	return &gateway{URL: url, Client: client.New(url, &http.Client{}), stop: stop}
+	hc := &http.Client{Transport: auth.ServiceTransport(testenv.ServiceToken, nil)}
+	return &gateway{URL: url, Client: client.New(url, hc), stop: stop}
 }
 
 // key returns an idempotency key no other test uses.
@@ -121,8 +124,16 @@ func (a answer) ErrorCode(t *testing.T) (code, param string) {
 	return body.Error.Code, body.Error.Param
 }
 
-// do sends a raw request; a non-empty key goes in the Idempotency-Key header.
+// do sends a raw request with the service token; a non-empty key goes in
+// the Idempotency-Key header.
 func do(t *testing.T, method, url, key, body string) answer {
+	t.Helper()
+	return doAs(t, "Bearer "+testenv.ServiceToken, method, url, key, body)
+}
+
+// doAs sends a raw request with the Authorization header authorization
+// (none if empty).
+func doAs(t *testing.T, authorization, method, url, key, body string) answer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -130,6 +141,9 @@ func do(t *testing.T, method, url, key, body string) answer {
 	require.NoError(t, err)
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)

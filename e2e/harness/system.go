@@ -15,6 +15,7 @@ import (
 	"github.com/orderflow/orderflow/order/api"
 	orderclient "github.com/orderflow/orderflow/order/client"
 	pspclient "github.com/orderflow/orderflow/paymentgateway/client"
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/platform/testenv"
 	"github.com/orderflow/orderflow/tools/invariants"
 )
@@ -43,6 +44,10 @@ type System struct {
 	Prefix  string
 	LogDir  string
 	httpCli *http.Client
+	// ServiceToken is the deployment's service token: every process is
+	// given it, and Orders, PSP and Payment send it. Tests that call an
+	// internal service with a client of their own must send it too.
+	ServiceToken string
 
 	// The gateway's isolation: Redis key prefix, JetStream stream and
 	// subject prefix of this deployment.
@@ -57,11 +62,13 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 		opts.PaymentTimeout = 30 * time.Second
 	}
 	id := testenv.UniqueName("e2e")
+	token := auth.NewServiceToken()
 	s := &System{
 		t: t, procs: map[string]*process{}, dsns: map[string]string{}, binDir: binDir,
 		Prefix:            id + ".",
 		LogDir:            t.TempDir(),
-		httpCli:           &http.Client{Timeout: 10 * time.Second},
+		httpCli:           &http.Client{Timeout: 10 * time.Second, Transport: auth.ServiceTransport(token, orderclient.NewTransport())},
+		ServiceToken:      token,
 		RedisPrefix:       id + ":rm:",
 		NATSStream:        strings.ToUpper(id),
 		NATSSubjectPrefix: id + ".",
@@ -74,6 +81,7 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 		"KAFKA_BROKERS=" + testenv.KafkaBrokers(),
 		"TOPIC_PREFIX=" + s.Prefix,
 		"TOPIC_PARTITIONS=3",
+		"SERVICE_TOKEN=" + token, // every service, the gateway too (it calls the order service)
 	}
 	urls := map[string]string{}
 	for i, addr := range freeAddrs(t, len(s.names)) {
@@ -233,7 +241,7 @@ func (s *System) CheckInvariants() invariants.Report {
 	defer cancel()
 	report, err := invariants.Check(ctx, invariants.Sources{
 		OrderDSN: s.dsns["order"], PaymentDSN: s.dsns["payment"], CompensationDSN: s.dsns["compensation"],
-		PSPURL: s.procs["paymentgateway"].baseURL,
+		PSPURL: s.procs["paymentgateway"].baseURL, ServiceToken: s.ServiceToken,
 	})
 	if err != nil {
 		s.t.Fatalf("invariant checker: %v", err)

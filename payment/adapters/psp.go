@@ -10,6 +10,7 @@ import (
 
 	"github.com/orderflow/orderflow/payment/app/command"
 	"github.com/orderflow/orderflow/paymentgateway/client"
+	"github.com/orderflow/orderflow/platform/auth"
 )
 
 // PSP is the payment gateway, as the use cases' command.PSP.
@@ -27,12 +28,13 @@ func NewPSP(baseURL string, hc *http.Client) *PSP {
 // NewHTTPClient returns the HTTP client for the PSP: a keep-alive pool that
 // holds an idle connection for each of up to concurrent calls at once (the
 // default transport keeps two per host, so concurrent charges would open
-// and close a TCP connection each). Calls are bounded by their contexts.
-func NewHTTPClient(concurrent int) *http.Client {
+// and close a TCP connection each), sending the deployment's service token
+// on every call. Calls are bounded by their contexts.
+func NewHTTPClient(concurrent int, serviceToken string) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = max(concurrent, 64)
 	t.MaxIdleConnsPerHost = max(concurrent, 64)
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: auth.ServiceTransport(serviceToken, t)}
 }
 
 // Charge implements command.PSP.

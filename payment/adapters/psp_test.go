@@ -24,7 +24,7 @@ func chargeRequest(source string) command.ChargeRequest {
 
 func TestPSPSortsTheGatewaysAnswers(t *testing.T) {
 	gw := gatewaytest.Start(t)
-	psp := adapters.NewPSP(gw.URL, &http.Client{})
+	psp := adapters.NewPSP(gw.URL, gw.HTTPClient)
 	ctx := testenv.Context(t, 30*time.Second)
 
 	tests := []struct {
@@ -68,7 +68,7 @@ func TestPSPSortsTheGatewaysAnswers(t *testing.T) {
 
 func TestPSPRetryOfASlowChargeFindsTheFirst(t *testing.T) {
 	gw := gatewaytest.Start(t)
-	psp := adapters.NewPSP(gw.URL, &http.Client{})
+	psp := adapters.NewPSP(gw.URL, gw.HTTPClient)
 	ctx := testenv.Context(t, 30*time.Second)
 	req, key := chargeRequest("tok_slow"), testenv.UniqueName("key")
 
@@ -89,7 +89,7 @@ func TestPSPRetryOfASlowChargeFindsTheFirst(t *testing.T) {
 
 func TestPSPRefundsOnceAndRejectsWhatCannotBeRefunded(t *testing.T) {
 	gw := gatewaytest.Start(t)
-	psp := adapters.NewPSP(gw.URL, &http.Client{})
+	psp := adapters.NewPSP(gw.URL, gw.HTTPClient)
 	ctx := testenv.Context(t, 30*time.Second)
 	ch, err := psp.Charge(ctx, testenv.UniqueName("key"), chargeRequest("tok_visa"))
 	require.NoError(t, err)
@@ -136,5 +136,18 @@ func TestPSPUnreachableIsUnavailableAndABadGatewayIsNoAnswer(t *testing.T) {
 
 func TestPSPPing(t *testing.T) {
 	gw := gatewaytest.Start(t)
-	require.NoError(t, adapters.NewPSP(gw.URL, &http.Client{}).Ping(testenv.Context(t, 10*time.Second)))
+	require.NoError(t, adapters.NewPSP(gw.URL, gw.HTTPClient).Ping(testenv.Context(t, 10*time.Second)))
+}
+
+func TestPSPClientSendsTheServiceToken(t *testing.T) {
+	gw := gatewaytest.Start(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	_, err := adapters.NewPSP(gw.URL, adapters.NewHTTPClient(4, testenv.ServiceToken)).Charge(ctx, testenv.UniqueName("key"), chargeRequest("tok_visa"))
+	require.NoError(t, err)
+
+	_, err = adapters.NewPSP(gw.URL, adapters.NewHTTPClient(4, "wrong-service-token-0123456789")).Charge(ctx, testenv.UniqueName("key"), chargeRequest("tok_visa"))
+	var rejected *command.PSPRejectedError
+	require.ErrorAs(t, err, &rejected, "a wrong token is refused, and repeating cannot help")
+	require.Equal(t, http.StatusUnauthorized, rejected.StatusCode)
+	require.Equal(t, "UNAUTHENTICATED", rejected.Code)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/orderflow/orderflow/paymentgateway"
 	"github.com/orderflow/orderflow/paymentgateway/client"
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/platform/logging"
 	"github.com/orderflow/orderflow/platform/testenv"
 )
@@ -21,10 +22,14 @@ import (
 // than any PSP timeout the tests configure.
 const SlowDelay = 1500 * time.Millisecond
 
-// Gateway is a running payment gateway.
+// Gateway is a running payment gateway. It wants testenv.ServiceToken,
+// which Client and HTTPClient send.
 type Gateway struct {
 	URL    string
 	Client *client.Client
+	// HTTPClient sends the service token, for callers that build their
+	// own client of the gateway.
+	HTTPClient *http.Client
 }
 
 // Start runs paymentgateway.Run until the test ends. tok_flaky fails twice
@@ -37,10 +42,12 @@ func Start(t testing.TB) *Gateway {
 		SlowDelay:       SlowDelay,
 		FlakyFailures:   2,
 		ShutdownTimeout: 5 * time.Second,
+		ServiceToken:    testenv.ServiceToken,
 	}
 	log := logging.New(t.Output(), "paymentgateway", slog.LevelWarn)
 	url, _ := testenv.Serve(t, func(ctx context.Context, ready chan<- net.Addr) error {
 		return paymentgateway.Run(ctx, cfg, log, ready)
 	})
-	return &Gateway{URL: url, Client: client.New(url, &http.Client{})}
+	hc := &http.Client{Transport: auth.ServiceTransport(testenv.ServiceToken, nil)}
+	return &Gateway{URL: url, Client: client.New(url, hc), HTTPClient: hc}
 }

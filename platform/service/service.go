@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/consumer"
 	"github.com/orderflow/orderflow/platform/eventstore"
@@ -33,8 +34,8 @@ import (
 // are PREFIX_HTTP_ADDR, PREFIX_POSTGRES_DSN and so on.
 type Config struct {
 	// HTTPAddr is where the service's HTTP API listens; every service's
-	// default is a loopback address, since these internal APIs have no
-	// authentication yet.
+	// default is a loopback address. Every route but /healthz and /readyz
+	// needs the service token as well.
 	HTTPAddr     string `env:"HTTP_ADDR"`
 	PostgresDSN  string `env:"POSTGRES_DSN" secret:"true"`
 	KafkaBrokers string `env:"KAFKA_BROKERS" default:"127.0.0.1:9092"`
@@ -50,6 +51,11 @@ type Config struct {
 	ShutdownWait  time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s"`
 	// Profiling mounts Go's profiles at /debug/pprof/ (off by default).
 	Profiling bool `env:"PPROF" default:"false"`
+	// ServiceToken is the secret the deployment's services share: every
+	// request but /healthz and /readyz must carry it as a bearer token
+	// (auth.RequireServiceToken), and the service sends it on its own calls
+	// to the others. `make run` generates one in .data/auth/service-token.
+	ServiceToken string `env:"SERVICE_TOKEN" secret:"true"`
 }
 
 // Validate reports a missing setting.
@@ -67,6 +73,13 @@ func (c Config) Validate() error {
 	if c.PoolSize < 2 {
 		errs = append(errs, errors.New("POSTGRES_POOL_SIZE must be at least 2"))
 	}
+	if err := auth.CheckServiceToken(c.ServiceToken); err != nil {
+		what := "is too short"
+		if c.ServiceToken == "" {
+			what = "is required"
+		}
+		errs = append(errs, fmt.Errorf("SERVICE_TOKEN %s: %w", what, err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -80,7 +93,8 @@ type Service struct {
 	Health *health.Checker
 	// Topics are the topic names of this deployment.
 	Topics schema.Topics
-	// Mux serves /healthz and /readyz; a service adds its own routes.
+	// Mux serves /healthz and /readyz; a service adds its own routes. Run
+	// serves it behind the service token, bar the two health checks.
 	Mux *http.ServeMux
 
 	cfg       Config
@@ -188,7 +202,8 @@ func (s *Service) Run(ctx context.Context, ready chan<- net.Addr, tasks ...Task)
 	defer s.Pool.Close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return httpserver.Serve(ctx, s.Log, s.cfg.HTTPAddr, s.Mux, s.cfg.ShutdownWait, ready)
+		handler := auth.RequireServiceToken(s.cfg.ServiceToken, s.Mux, "/healthz", "/readyz")
+		return httpserver.Serve(ctx, s.Log, s.cfg.HTTPAddr, handler, s.cfg.ShutdownWait, ready)
 	})
 	g.Go(func() error { return s.relay.Run(ctx) })
 	g.Go(func() error { return s.Store.RunNotifier(ctx) })

@@ -25,6 +25,11 @@ const (
 	defaultNATS        = "nats://127.0.0.1:4222"
 )
 
+// ServiceToken is the service token of the services tests start in-process:
+// their configurations set it, and the clients the tests build send it
+// (auth.ServiceTransport).
+const ServiceToken = "test-service-token-0123456789"
+
 func env(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v

@@ -13,12 +13,14 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/orderflow/orderflow/paymentgateway/client"
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/schema"
 )
 
@@ -28,6 +30,9 @@ type Sources struct {
 	PaymentDSN      string
 	CompensationDSN string
 	PSPURL          string
+	// ServiceToken is sent to the PSP, whose ledger only answers callers
+	// with the deployment's service token.
+	ServiceToken string
 	// AllowInFlight accepts orders that are not final yet (PENDING,
 	// CANCELLING): for a look at a running system rather than a settled one.
 	AllowInFlight bool
@@ -35,14 +40,24 @@ type Sources struct {
 
 // SourcesFromEnv returns the sources of the system `make run` starts, or of
 // another one named by ORDER_POSTGRES_DSN, PAYMENT_POSTGRES_DSN,
-// COMPENSATION_POSTGRES_DSN and PAYMENT_PSP_URL.
+// COMPENSATION_POSTGRES_DSN and PAYMENT_PSP_URL. The service token is
+// PAYMENT_SERVICE_TOKEN's, or else the one `make run` keeps in
+// .data/auth/service-token (relative to the working directory) if that
+// file exists; without either, the PSP refuses to list its ledger.
 func SourcesFromEnv() Sources {
 	const pg = "postgres://orderflow:orderflow@127.0.0.1:5432/"
+	token := os.Getenv("PAYMENT_SERVICE_TOKEN")
+	if token == "" {
+		// A missing or unreadable file leaves the token empty: Check then
+		// reports the PSP's 401, which says what is wrong.
+		token, _ = auth.ReadServiceToken(filepath.Join(auth.DefaultDir, auth.ServiceTokenFile))
+	}
 	return Sources{
 		OrderDSN:        cmp.Or(os.Getenv("ORDER_POSTGRES_DSN"), pg+"orderflow_order?sslmode=disable"),
 		PaymentDSN:      cmp.Or(os.Getenv("PAYMENT_POSTGRES_DSN"), pg+"orderflow_payment?sslmode=disable"),
 		CompensationDSN: cmp.Or(os.Getenv("COMPENSATION_POSTGRES_DSN"), pg+"orderflow_compensation?sslmode=disable"),
 		PSPURL:          cmp.Or(os.Getenv("PAYMENT_PSP_URL"), "http://127.0.0.1:8083"),
+		ServiceToken:    token,
 	}
 }
 
@@ -119,10 +134,15 @@ func Check(ctx context.Context, src Sources) (Report, error) {
 	}
 
 	// Charges by payment reference, from the PSP's own ledger.
-	psp := client.New(src.PSPURL, &http.Client{Timeout: 30 * time.Second})
+	psp := client.New(src.PSPURL, &http.Client{Timeout: 30 * time.Second,
+		Transport: auth.ServiceTransport(src.ServiceToken, nil)})
 	captures := map[string][]client.Charge{}
 	for ch, err := range psp.AllCharges(ctx, client.ListParams{Limit: 100}) {
 		if err != nil {
+			if src.ServiceToken == "" {
+				return r, fmt.Errorf("psp ledger (no service token: set PAYMENT_SERVICE_TOKEN, or run from the directory holding %s/%s): %w",
+					auth.DefaultDir, auth.ServiceTokenFile, err)
+			}
 			return r, fmt.Errorf("psp ledger: %w", err)
 		}
 		r.Charges++

@@ -2,6 +2,8 @@ package invariants_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/orderflow/orderflow/paymentgateway/client"
 	"github.com/orderflow/orderflow/paymentgateway/gatewaytest"
+	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/platform/eventstore"
 	"github.com/orderflow/orderflow/platform/pgmigrate"
 	"github.com/orderflow/orderflow/platform/testenv"
@@ -45,7 +48,8 @@ func newWorld(t *testing.T) *world {
 	w.comps, compDSN = store()
 	gw := gatewaytest.Start(t)
 	w.psp = gw.Client
-	w.src = invariants.Sources{OrderDSN: orderDSN, PaymentDSN: paymentDSN, CompensationDSN: compDSN, PSPURL: gw.URL}
+	w.src = invariants.Sources{OrderDSN: orderDSN, PaymentDSN: paymentDSN, CompensationDSN: compDSN, PSPURL: gw.URL,
+		ServiceToken: testenv.ServiceToken}
 	return w
 }
 
@@ -105,6 +109,24 @@ func TestCheckPassesASettledSystem(t *testing.T) {
 	require.Equal(t, 3, report.Orders)
 	require.Equal(t, 2, report.Captures)
 	require.Equal(t, 6, report.Streams)
+
+	w.src.ServiceToken = ""
+	_, err = invariants.Check(w.ctx, w.src)
+	require.ErrorContains(t, err, "UNAUTHENTICATED", "the PSP's ledger wants the service token")
+	require.ErrorContains(t, err, "PAYMENT_SERVICE_TOKEN")
+}
+
+func TestSourcesFromEnvFindTheServiceToken(t *testing.T) {
+	t.Chdir(t.TempDir())
+	t.Setenv("PAYMENT_SERVICE_TOKEN", "")
+	require.Empty(t, invariants.SourcesFromEnv().ServiceToken, "no variable, no file")
+
+	require.NoError(t, os.MkdirAll(auth.DefaultDir, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(auth.DefaultDir, auth.ServiceTokenFile), []byte("token-from-the-file-0123\n"), 0o600))
+	require.Equal(t, "token-from-the-file-0123", invariants.SourcesFromEnv().ServiceToken, "make run's file")
+
+	t.Setenv("PAYMENT_SERVICE_TOKEN", testenv.ServiceToken)
+	require.Equal(t, testenv.ServiceToken, invariants.SourcesFromEnv().ServiceToken, "the variable first")
 }
 
 func TestCheckFindsEachViolation(t *testing.T) {

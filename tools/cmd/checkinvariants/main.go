@@ -6,7 +6,10 @@
 //
 // Sources come from the environment, with the defaults of `make run`:
 // ORDER_POSTGRES_DSN, PAYMENT_POSTGRES_DSN, COMPENSATION_POSTGRES_DSN,
-// PAYMENT_PSP_URL.
+// PAYMENT_PSP_URL. The PSP lists its ledger only to callers with the
+// deployment's service token: PAYMENT_SERVICE_TOKEN, or else the file
+// .data/auth/service-token that `make run` writes (read relative to the
+// working directory, so run it from the repository root).
 package main
 
 import (

@@ -1,0 +1,21 @@
+package service_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/orderflow/orderflow/platform/service"
+	"github.com/orderflow/orderflow/platform/testenv"
+)
+
+func TestValidateWantsTheServiceToken(t *testing.T) {
+	cfg := service.Config{HTTPAddr: ":8081", PostgresDSN: "postgres://x", KafkaBrokers: "k:9092", PoolSize: 2,
+		ServiceToken: testenv.ServiceToken}
+	require.NoError(t, cfg.Validate())
+
+	cfg.ServiceToken = ""
+	require.ErrorContains(t, cfg.Validate(), "SERVICE_TOKEN is required: the service token must be at least 16 characters")
+	cfg.ServiceToken = "too-short"
+	require.ErrorContains(t, cfg.Validate(), "SERVICE_TOKEN is too short")
+}
