@@ -50,8 +50,10 @@ func (o gqlOrder) paymentStatus() string {
 	return o.Payment.Status
 }
 
-func gqlAPI(sys *harness.System, gateway string) clients.GraphQL {
-	return clients.GraphQL{URL: sys.URL(gateway) + "/graphql"}
+// gqlAPI is a client of a gateway acting as customer, with a token from
+// the token tool.
+func gqlAPI(sys *harness.System, gateway, customer string) clients.GraphQL {
+	return clients.GraphQL{URL: sys.URL(gateway) + "/graphql", Token: sys.Token(customer, false)}
 }
 
 func orderInput(customer, token string) map[string]any {
@@ -121,8 +123,8 @@ func waitViaAPI(t *testing.T, g clients.GraphQL, id, status, paymentStatus strin
 
 func TestGraphQLSagaPaths(t *testing.T) {
 	sys := harness.Start(t, binDir, harness.Options{})
-	g := gqlAPI(sys, "gateway")
 	customer := uuid.NewString()
+	g := gqlAPI(sys, "gateway", customer)
 
 	t.Run("paid", func(t *testing.T) {
 		o := createViaAPI(t, g, orderInput(customer, "tok_visa"))
@@ -178,8 +180,8 @@ func TestGraphQLSagaPaths(t *testing.T) {
 
 func TestGraphQLListsFiltersAndPaginates(t *testing.T) {
 	sys := harness.Start(t, binDir, harness.Options{})
-	g := gqlAPI(sys, "gateway")
 	customer := uuid.NewString()
+	g := gqlAPI(sys, "gateway", customer)
 	var ids []string
 	for _, token := range []string{"tok_visa", "tok_chargeDeclined", "tok_visa", "tok_chargeDeclined", "tok_visa"} {
 		o := createViaAPI(t, g, orderInput(customer, token))
@@ -192,7 +194,8 @@ func TestGraphQLListsFiltersAndPaginates(t *testing.T) {
 			waitViaAPI(t, g, id, "CANCELLED", "DECLINED")
 		}
 	}
-	createViaAPI(t, g, orderInput(uuid.NewString(), "tok_visa")) // another customer's
+	other := uuid.NewString()
+	createViaAPI(t, gqlAPI(sys, "gateway", other), orderInput(other, "tok_visa")) // another customer's
 
 	page := func(status, after string, first int) (nodes []string, hasNext bool, end string) {
 		t.Helper()
@@ -261,8 +264,8 @@ func TestGraphQLListsFiltersAndPaginates(t *testing.T) {
 
 func TestGraphQLRejectsBadInputAndStoresNothing(t *testing.T) {
 	sys := harness.Start(t, binDir, harness.Options{})
-	g := gqlAPI(sys, "gateway")
 	customer := uuid.NewString()
+	g := gqlAPI(sys, "gateway", customer)
 	items := func(n, quantity, price int) []map[string]any {
 		out := make([]map[string]any, n)
 		for i := range out {
@@ -360,8 +363,9 @@ func TestSubscriptionMidFlightWithNodeGraphQLWS(t *testing.T) {
 	sys := harness.Start(t, binDir, harness.Options{SecondGateway: true})
 	for _, sub := range []string{"gateway", "gateway2"} { // same gateway, then another replica
 		t.Run("subscribed on "+sub, func(t *testing.T) {
-			g := gqlAPI(sys, "gateway")
-			o := createViaAPI(t, g, orderInput(uuid.NewString(), "tok_slow"))
+			customer := uuid.NewString()
+			g := gqlAPI(sys, "gateway", customer)
+			o := createViaAPI(t, g, orderInput(customer, "tok_slow"))
 			time.Sleep(300 * time.Millisecond) // mid-flight: the charge is waiting for the PSP
 
 			var (
@@ -370,7 +374,7 @@ func TestSubscriptionMidFlightWithNodeGraphQLWS(t *testing.T) {
 				subErr   error
 			)
 			wg.Go(func() {
-				payloads, subErr = clients.NodeSubscribe(context.Background(), t, wsURL(sys.URL(sub)), o.ID, 60*time.Second)
+				payloads, subErr = clients.NodeSubscribe(context.Background(), t, wsURL(sys.URL(sub)), g.Token, o.ID, 60*time.Second)
 			})
 			time.Sleep(500 * time.Millisecond)
 			cancelViaAPI(t, g, o.ID) // driven through the first gateway
@@ -386,8 +390,8 @@ func TestSubscriptionMidFlightWithNodeGraphQLWS(t *testing.T) {
 
 func TestReadModelsRebuildToTheSameResult(t *testing.T) {
 	sys := harness.Start(t, binDir, harness.Options{})
-	g := gqlAPI(sys, "gateway")
 	customer := uuid.NewString()
+	g := gqlAPI(sys, "gateway", customer)
 	var ids []string
 	for _, token := range []string{"tok_visa", "tok_chargeDeclined", "tok_flaky"} {
 		ids = append(ids, createViaAPI(t, g, orderInput(customer, token)).ID)
@@ -422,8 +426,10 @@ func TestReadModelsRebuildToTheSameResult(t *testing.T) {
 
 func TestGraphiQLInHeadlessChromium(t *testing.T) {
 	sys := harness.Start(t, binDir, harness.Options{})
-	g := gqlAPI(sys, "gateway")
-	o := createViaAPI(t, g, orderInput(uuid.NewString(), "tok_visa"))
+	// GraphiQL's headers pane is prefilled with this customer's token, as
+	// make run does for its demo customer.
+	g := gqlAPI(sys, "gateway", sys.GraphiQLCustomer)
+	o := createViaAPI(t, g, orderInput(sys.GraphiQLCustomer, "tok_visa"))
 	waitViaAPI(t, g, o.ID, "PAID", "CAPTURED")
 
 	ctx := testenv.Context(t, 3*time.Minute)
@@ -468,7 +474,8 @@ func requireLocal(t *testing.T, requests []string) {
 
 func TestGatewayRefusesAbuseAndKeepsServing(t *testing.T) {
 	sys := harness.Start(t, binDir, harness.Options{})
-	g := gqlAPI(sys, "gateway")
+	customer := uuid.NewString()
+	g := gqlAPI(sys, "gateway", customer)
 	ctx := testenv.Context(t, time.Minute)
 
 	huge := append([]byte(`{"query":"`), bytes.Repeat([]byte("a"), 20<<20)...)
@@ -489,14 +496,14 @@ func TestGatewayRefusesAbuseAndKeepsServing(t *testing.T) {
 	require.Equal(t, 400, r.Status)
 	require.NotEmpty(t, r.Errors[0].Message)
 
-	o := createViaAPI(t, g, orderInput(uuid.NewString(), "tok_visa"))
+	o := createViaAPI(t, g, orderInput(customer, "tok_visa"))
 	waitViaAPI(t, g, o.ID, "PAID", "CAPTURED")
 }
 
 func TestMirrorResumesAfterNATSRestart(t *testing.T) {
 	sys := harness.Start(t, binDir, harness.Options{})
-	g := gqlAPI(sys, "gateway")
 	customer := uuid.NewString()
+	g := gqlAPI(sys, "gateway", customer)
 	before := createViaAPI(t, g, orderInput(customer, "tok_visa"))
 	waitViaAPI(t, g, before.ID, "PAID", "CAPTURED")
 
@@ -525,7 +532,7 @@ func TestMirrorResumesAfterNATSRestart(t *testing.T) {
 	})
 
 	// And subscriptions work again, for an order that went through the outage.
-	payloads, err := clients.NodeSubscribe(context.Background(), t, wsURL(sys.URL("gateway")), during[0], 5*time.Second)
+	payloads, err := clients.NodeSubscribe(context.Background(), t, wsURL(sys.URL("gateway")), g.Token, during[0], 5*time.Second)
 	require.ErrorContains(t, err, "did not complete", "a PAID order's subscription stays open")
 	require.Len(t, payloads, 1)
 	require.Contains(t, string(payloads[0]), `"PAID"`)

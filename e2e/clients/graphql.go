@@ -38,9 +38,10 @@ func (e GraphQLError) Code() string {
 	return c
 }
 
-// Response is a GraphQL answer with its HTTP status.
+// Response is a GraphQL answer with its HTTP status and headers.
 type Response struct {
 	Status int
+	Header http.Header
 	Data   json.RawMessage `json:"data"`
 	Errors []GraphQLError  `json:"errors"`
 }
@@ -90,7 +91,7 @@ func (g GraphQL) Raw(ctx context.Context, contentType string, body []byte, out a
 	if err != nil {
 		return Response{}, err
 	}
-	r := Response{Status: resp.StatusCode}
+	r := Response{Status: resp.StatusCode, Header: resp.Header}
 	if err := json.Unmarshal(b, &r); err != nil {
 		return r, fmt.Errorf("answer %d is not GraphQL JSON: %.200s", resp.StatusCode, b)
 	}

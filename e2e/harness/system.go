@@ -3,14 +3,18 @@ package harness
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/orderflow/orderflow/order/api"
 	orderclient "github.com/orderflow/orderflow/order/client"
@@ -48,6 +52,13 @@ type System struct {
 	// given it, and Orders, PSP and Payment send it. Tests that call an
 	// internal service with a client of their own must send it too.
 	ServiceToken string
+	// AuthDir is the deployment's development issuer (made by the token
+	// tool, as make run does): the gateways trust its key set, and Token
+	// signs customer tokens with it.
+	AuthDir string
+	// GraphiQLCustomer is the customer whose token prefills GraphiQL's
+	// headers pane.
+	GraphiQLCustomer string
 
 	// The gateway's isolation: Redis key prefix, JetStream stream and
 	// subject prefix of this deployment.
@@ -62,9 +73,12 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 		opts.PaymentTimeout = 30 * time.Second
 	}
 	id := testenv.UniqueName("e2e")
-	token := auth.NewServiceToken()
+	authDir := t.TempDir()
+	tokenTool(t, binDir, "-init", "-dir", authDir)
+	token := tokenTool(t, binDir, "-service", "-dir", authDir)
 	s := &System{
 		t: t, procs: map[string]*process{}, dsns: map[string]string{}, binDir: binDir,
+		AuthDir: authDir, GraphiQLCustomer: uuid.NewString(),
 		Prefix:            id + ".",
 		LogDir:            t.TempDir(),
 		httpCli:           &http.Client{Timeout: 10 * time.Second, Transport: auth.ServiceTransport(token, orderclient.NewTransport())},
@@ -108,7 +122,10 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 		case "gateway", "gateway2":
 			env = append(env, prefix+"ORDER_URL="+urls["order"], prefix+"REDIS_ADDR="+testenv.RedisAddr(),
 				prefix+"REDIS_PREFIX="+s.RedisPrefix, prefix+"NATS_URL="+testenv.NATSURL(),
-				prefix+"NATS_STREAM="+s.NATSStream, prefix+"NATS_SUBJECT_PREFIX="+s.NATSSubjectPrefix)
+				prefix+"NATS_STREAM="+s.NATSStream, prefix+"NATS_SUBJECT_PREFIX="+s.NATSSubjectPrefix,
+				prefix+"AUTH_JWKS="+filepath.Join(authDir, auth.JWKSFile),
+				prefix+"GRAPHIQL=true", prefix+"INTROSPECTION=true",
+				prefix+"GRAPHIQL_TOKEN="+s.Token(s.GraphiQLCustomer, false))
 		}
 		for _, e := range opts.Env {
 			if strings.HasPrefix(e, prefix) {
@@ -255,6 +272,45 @@ func (s *System) CheckInvariants() invariants.Report {
 	return report
 }
 
+// Token returns a customer's token (an admin's if admin), valid for an
+// hour, from the token tool — the way a user of make run gets one.
+func (s *System) Token(customer string, admin bool) string {
+	s.t.Helper()
+	args := []string{"-customer", customer}
+	if admin {
+		args = append(args, "-admin")
+	}
+	return s.TokenTool(args...)
+}
+
+// TokenTool runs the token tool with this deployment's issuer and args
+// (such as -ttl or -audience) and returns what it printed.
+func (s *System) TokenTool(args ...string) string {
+	s.t.Helper()
+	return s.TokenToolIn(s.AuthDir, args...)
+}
+
+// TokenToolIn runs the token tool with the issuer in dir (created if
+// missing: another issuer than the deployment's).
+func (s *System) TokenToolIn(dir string, args ...string) string {
+	s.t.Helper()
+	return tokenTool(s.t, s.binDir, append([]string{"-dir", dir}, args...)...)
+}
+
+// tokenTool runs bin/token and returns what it printed.
+func tokenTool(t testing.TB, binDir string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(binPath(binDir, "token"), args...).Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			t.Fatalf("token %s: %v: %s", strings.Join(args, " "), err, exit.Stderr)
+		}
+		t.Fatalf("token %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // binary is the program a process name runs: "gateway2" is a gateway.
 func binary(name string) string { return strings.TrimRight(name, "0123456789") }
 
@@ -267,6 +323,20 @@ func (s *System) Bin(program string) string { return binPath(s.binDir, program) 
 
 // DSN returns the database of a service.
 func (s *System) DSN(service string) string { return s.dsns[service] }
+
+// PID returns the process id of a running service (0 if it is not running).
+func (s *System) PID(service string) int {
+	p := s.procs[service]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+// Names returns the deployment's process names, in start order.
+func (s *System) Names() []string { return append([]string(nil), s.names...) }
 
 // URL returns the base URL of a service.
 func (s *System) URL(service string) string { return s.procs[service].baseURL }

@@ -168,6 +168,14 @@ func NewIssuer(key *ecdsa.PrivateKey, issuer, audience string) *Issuer {
 	return &Issuer{key: key, kid: base64.RawURLEncoding.EncodeToString(sum[:12]), issuer: issuer, audience: audience}
 }
 
+// WithNames returns an issuer signing with the same key under another
+// issuer and audience name (for tokens a gateway must refuse).
+func (i *Issuer) WithNames(issuer, audience string) *Issuer {
+	c := *i
+	c.issuer, c.audience = issuer, audience
+	return &c
+}
+
 // JWKS is the issuer's public key as a JSON Web Key Set.
 func (i *Issuer) JWKS() ([]byte, error) {
 	jwk, err := jwkset.NewJWKFromKey(&i.key.PublicKey, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{

@@ -2,7 +2,7 @@
 // that `make run` sets up (its key pair and service token live in
 // .data/auth/; the gateway trusts the key set there):
 //
-//	token -customer <uuid> [-admin] [-ttl 1h] [-dir .data/auth]
+//	token -customer <uuid> [-admin] [-ttl 1h] [-dir .data/auth] [-issuer orderflow-dev] [-audience orderflow]
 //	token -service [-dir .data/auth]     the internal services' shared token
 //	token -init [-dir .data/auth]        create the directory if it is missing
 //
@@ -30,6 +30,8 @@ func main() {
 	admin := flag.Bool("admin", false, "give the token the admin role (may read any order)")
 	ttl := flag.Duration("ttl", time.Hour, "how long the token is valid")
 	dir := flag.String("dir", auth.DefaultDir, "the development auth directory")
+	issuer := flag.String("issuer", auth.DevIssuer, "the token's issuer (iss)")
+	audience := flag.String("audience", auth.DevAudience, "the token's audience (aud)")
 	service := flag.Bool("service", false, "print the internal services' shared token instead")
 	initOnly := flag.Bool("init", false, "only create the auth directory if it is missing, and print nothing")
 	flag.Parse()
@@ -52,7 +54,7 @@ func main() {
 		*customer = uuid.NewString()
 		fmt.Fprintln(os.Stderr, "customer", *customer)
 	}
-	token, err := dev.Issuer.Token(auth.TokenRequest{Customer: *customer, Admin: *admin, TTL: *ttl})
+	token, err := dev.Issuer.WithNames(*issuer, *audience).Token(auth.TokenRequest{Customer: *customer, Admin: *admin, TTL: *ttl})
 	if err != nil {
 		fail(err)
 	}
