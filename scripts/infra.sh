@@ -299,9 +299,7 @@ kafka_up() {
     setsid "$JAVA" $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
       -Dlog4j2.configurationFile="$KAFKA_LOG4J" -Dorderflow.kafka.log.level=INFO \
-      -Dcom.sun.management.jmxremote.port="$KAFKA_JMX_PORT" -Dcom.sun.management.jmxremote.rmi.port="$KAFKA_JMX_PORT" \
-      -Dcom.sun.management.jmxremote.host="$HOST" -Djava.rmi.server.hostname="$HOST" \
-      -Dcom.sun.management.jmxremote.authenticate=false -Dcom.sun.management.jmxremote.ssl=false \
+      -Djava.rmi.server.hostname="$HOST" \
       -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS" </dev/null >>"$KAFKA_LOG" 2>&1 9>&- &
     pid=$!
     printf '%s\n' "$pid" >"$RUN/kafka.pid"
@@ -670,9 +668,27 @@ EOF
 # cmd_kafka_requests prints the broker's request counts since it started, one
 # "<request type> <count>" line each (JMX RequestMetrics, summed over API
 # versions): the benchmarks read it before and after a step.
+#
+# The broker's JMX connector is started on first use, through the attach API
+# (jcmd ManagementAgent.start), on $HOST:$KAFKA_JMX_PORT only. Started with
+# -Dcom.sun.management.jmxremote.* flags instead, the JVM would also open its
+# local connector on an ephemeral port of every interface.
 cmd_kafka_requests() {
   ensure_java
-  port_open "$HOST" "$KAFKA_JMX_PORT" || die "kafka: no JMX on $HOST:$KAFKA_JMX_PORT (a broker started by an older infra.sh: restart it with 'stop kafka' and 'up')"
+  if ! port_open "$HOST" "$KAFKA_JMX_PORT"; then
+    local pid jcmd
+    pid=$(cat "$RUN/kafka.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null ||
+      die "kafka: no JMX on $HOST:$KAFKA_JMX_PORT, and no broker started by this script to open it in"
+    jcmd="$(dirname -- "$(readlink -f -- "$JAVA")")/jcmd"
+    if [[ ! -x $jcmd ]]; then
+      apt_install openjdk-17-jdk-headless
+      jcmd="$(dirname -- "$(readlink -f -- "$JAVA")")/jcmd"
+    fi
+    "$jcmd" "$pid" ManagementAgent.start jmxremote.port="$KAFKA_JMX_PORT" jmxremote.rmi.port="$KAFKA_JMX_PORT" \
+      jmxremote.host="$HOST" jmxremote.authenticate=false jmxremote.ssl=false >/dev/null ||
+      die "kafka: could not start the JMX connector in pid $pid"
+    port_open "$HOST" "$KAFKA_JMX_PORT" || die "kafka: JMX did not open on $HOST:$KAFKA_JMX_PORT"
+  fi
   kafka_tool org.apache.kafka.tools.JmxTool --one-time true --report-format tsv \
     --jmx-url "service:jmx:rmi:///jndi/rmi://$HOST:$KAFKA_JMX_PORT/jmxrmi" \
     --object-name 'kafka.network:type=RequestMetrics,name=RequestsPerSec,request=*,version=*' --attributes Count 2>/dev/null |
