@@ -11,13 +11,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/google/uuid"
 
 	"github.com/orderflow/orderflow/graph/model"
 )
 
 // Principal is who a request speaks for: a customer, perhaps an admin.
 type Principal struct {
-	// Customer is the customer id (a canonical UUID), the token's subject.
+	// Customer is the customer id (a UUID), the token's subject. The
+	// handler uses it in canonical form and refuses a principal whose
+	// Customer is not a UUID.
 	Customer string
 	// Admin may read any customer's orders.
 	Admin bool
@@ -43,6 +46,7 @@ func (f AuthenticatorFunc) Authenticate(token string) (Principal, error) { retur
 // 4000–4999 range the graphql-transport-ws protocol leaves to applications
 // (4403 is the one it names for a refused connection_init).
 const (
+	closeBadRequest  = 4400
 	closeForbidden   = 4403
 	closeRateLimited = 4429
 )
@@ -79,6 +83,14 @@ func authenticate(a Authenticator, header string) (Principal, *model.Error) {
 	if err != nil {
 		return Principal{}, unauthenticated("the token was refused: " + err.Error())
 	}
+	// Ownership compares ids as strings, in the canonical form they are
+	// stored in; a principal without a customer would own nothing and
+	// list the orders of customer "".
+	id, err := uuid.Parse(p.Customer)
+	if err != nil {
+		return Principal{}, unauthenticated("the token was refused: its subject is not a customer id (a UUID)")
+	}
+	p.Customer = id.String()
 	return p, nil
 }
 
@@ -92,6 +104,8 @@ func unauthenticated(message string) *model.Error {
 type connState struct {
 	maxSubs int32
 	subs    atomic.Int32
+	// initialised is set once the connection_init reached initConnection.
+	initialised atomic.Bool
 
 	mu     sync.Mutex
 	conn   transport.WebsocketConn
@@ -116,6 +130,17 @@ func (s *connState) close(code int, reason string) {
 	s.closed = true
 	_ = s.conn.WriteClose(code, clip(reason, 123))
 	_ = s.conn.Close()
+}
+
+// closeUninitialised closes the connection if gqlgen gave up on it before
+// its connection_init reached initConnection: gqlgen returns and leaves the
+// socket open when the payload is not a JSON object. (Every other way it
+// gives up, it has closed the connection already; closing again does
+// nothing.)
+func (s *connState) closeUninitialised() {
+	if !s.initialised.Load() {
+		s.close(closeBadRequest, CodeBadRequest+`: the connection_init payload must be a JSON object, such as {"Authorization": "Bearer <token>"}`)
+	}
 }
 
 // clip shortens s to at most n bytes without splitting a character.
@@ -153,6 +178,10 @@ func (t trackingWebsocket) Accept(w http.ResponseWriter, r *http.Request, opts t
 // refused one is closed with 4403 and the reason. An accepted connection is
 // closed with 4403 when its token expires.
 func (h *httpHandler) initConnection(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+	s := connStateFrom(ctx)
+	if s != nil {
+		s.initialised.Store(true)
+	}
 	p, merr := authenticate(h.opts.Auth, payload.Authorization())
 	if merr != nil {
 		return refuseConnection(ctx, closeForbidden, merr)
@@ -160,9 +189,9 @@ func (h *httpHandler) initConnection(ctx context.Context, payload transport.Init
 	if wait, ok := h.limits.allow(p.Customer); !ok {
 		return refuseConnection(ctx, closeRateLimited, rateLimited(wait))
 	}
-	if s := connStateFrom(ctx); s != nil && !p.Expires.IsZero() {
+	if s != nil && !p.Expires.IsZero() {
 		expiry := time.AfterFunc(time.Until(p.Expires), func() {
-			s.close(closeForbidden, "the token expired; reconnect with a new one")
+			s.close(closeForbidden, model.CodeUnauthenticated+": the token expired; reconnect with a new one")
 		})
 		context.AfterFunc(ctx, func() { expiry.Stop() })
 	}
@@ -185,8 +214,12 @@ func acquireSubscription(ctx context.Context) (release func(), err error) {
 	}
 	if n := s.subs.Add(1); n > s.maxSubs {
 		s.subs.Add(-1)
+		plural := "s"
+		if s.maxSubs == 1 {
+			plural = ""
+		}
 		return nil, &model.Error{Code: model.CodeRateLimited, Message: fmt.Sprintf(
-			"this connection already runs %d subscriptions, the most allowed; complete one or open another connection", s.maxSubs)}
+			"this connection already runs %d subscription%s, the most allowed; complete one or open another connection", s.maxSubs, plural)}
 	}
 	var once sync.Once
 	return func() { once.Do(func() { s.subs.Add(-1) }) }, nil

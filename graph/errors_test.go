@@ -89,6 +89,12 @@ func TestErrorCodes(t *testing.T) {
 			message: `customerId must be a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427, got "bob"`,
 		},
 		{
+			name:   "createOrder customerId not a UUID",
+			query:  `mutation { createOrder(input: {customerId: "not-a-uuid", currency: "EUR", paymentMethod: "tok_visa", items: []}) { id } }`,
+			status: 200, code: "BAD_USER_INPUT", field: "input.customerId",
+			message: `input.customerId must be a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427, got "not-a-uuid"`,
+		},
+		{
 			name:  "first 0",
 			query: `{ orders(customerId: "` + customerID + `", first: 0) { pageInfo { hasNextPage } } }`, status: 200, code: "BAD_USER_INPUT", field: "first",
 			message: "first must be between 1 and 100, got 0",
@@ -108,7 +114,7 @@ func TestErrorCodes(t *testing.T) {
 		},
 		{
 			name:  "missing required argument",
-			query: `{ orders { pageInfo { hasNextPage } } }`, status: 422, code: "BAD_USER_INPUT",
+			query: `{ order { id } }`, status: 422, code: "BAD_USER_INPUT",
 		},
 		{
 			name:  "wrong enum variable",

@@ -2,14 +2,19 @@ package graph_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/orderflow/orderflow/graph"
 	"github.com/orderflow/orderflow/graph/model"
 )
 
 // The API layer is the unit under test: these fakes stand in for the
-// gateway's command client, read models and status feed.
+// gateway's command client, read models, status feed and token verifier.
 
 type fakeCommands struct {
 	mu         sync.Mutex
@@ -18,6 +23,9 @@ type fakeCommands struct {
 	reasons    []*string
 	createFunc func(ctx context.Context, in model.CreateOrderInput) (*model.Order, error)
 	cancelFunc func(ctx context.Context, id string, reason *string) (*model.Order, error)
+	// orderFunc answers Order; without it the order service knows the
+	// sample order (orderID, customerID's) and nothing else.
+	orderFunc func(ctx context.Context, id string) (*model.Order, error)
 }
 
 func (f *fakeCommands) CreateOrder(ctx context.Context, in model.CreateOrderInput) (*model.Order, error) {
@@ -28,7 +36,9 @@ func (f *fakeCommands) CreateOrder(ctx context.Context, in model.CreateOrderInpu
 		return f.createFunc(ctx, in)
 	}
 	o := sampleOrder(orderID)
-	o.CustomerID = in.CustomerID
+	if in.CustomerID != nil {
+		o.CustomerID = *in.CustomerID
+	}
 	o.Currency = in.Currency
 	o.Items = nil
 	o.Total = 0
@@ -51,6 +61,32 @@ func (f *fakeCommands) CancelOrder(ctx context.Context, id string, reason *strin
 	o.Status = model.OrderStatusCancelling
 	o.CancellationReason = reason
 	return o, nil
+}
+
+// Order is the order service's view: the sample order without its payment
+// (the source of truth has none), (nil, nil) for any other id.
+func (f *fakeCommands) Order(ctx context.Context, id string) (*model.Order, error) {
+	if f.orderFunc != nil {
+		return f.orderFunc(ctx, id)
+	}
+	if id != orderID {
+		return nil, nil
+	}
+	o := sampleOrder(id)
+	o.Payment = nil
+	return o, nil
+}
+
+func (f *fakeCommands) createdInputs() []model.CreateOrderInput {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]model.CreateOrderInput(nil), f.created...)
+}
+
+func (f *fakeCommands) cancelledIDs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.cancelled...)
 }
 
 type fakeOrders struct {
@@ -117,10 +153,64 @@ func (f *fakeFeed) Follow(ctx context.Context, id string) (<-chan *model.Order, 
 	return f.ch, nil
 }
 
+// fakeAuth stands in for the gateway's JWT verifier. Its tokens say what
+// they are:
+//
+//   - "customer:<uuid>": that customer, no expiry;
+//   - "admin:<uuid>": that customer, an admin;
+//   - "expires:<uuid>:<RFC 3339 time>": that customer until then (a time
+//     already past is refused with "the token expired at <time>");
+//
+// anything else (including a subject that is not a UUID) is refused with
+// "signature does not match", as a forged JWT would be. Like the real
+// verifier, its errors never contain the token.
+type fakeAuth struct{}
+
+var _ graph.Authenticator = fakeAuth{}
+
+func (fakeAuth) Authenticate(token string) (graph.Principal, error) {
+	errForged := errors.New("signature does not match")
+	kind, rest, _ := strings.Cut(token, ":")
+	subject, rest, _ := strings.Cut(rest, ":")
+	id, err := uuid.Parse(subject)
+	if err != nil || len(subject) != 36 {
+		return graph.Principal{}, errForged
+	}
+	p := graph.Principal{Customer: id.String()}
+	switch {
+	case kind == "customer" && rest == "":
+	case kind == "admin" && rest == "":
+		p.Admin = true
+	case kind == "expires":
+		exp, err := time.Parse(time.RFC3339, rest)
+		if err != nil {
+			return graph.Principal{}, errForged
+		}
+		if !exp.After(time.Now()) {
+			return graph.Principal{}, errors.New("the token expired at " + exp.UTC().Format(time.RFC3339))
+		}
+		p.Expires = exp
+	default:
+		return graph.Principal{}, errForged
+	}
+	return p, nil
+}
+
 const (
 	orderID    = "5b1f6b0e-7d5c-4c47-9b8a-3f0f9d6f6a11"
-	customerID = "0c5e3a8e-2f0d-4b8e-9b6a-1d2c3e4f5a6b"
+	customerID = "0c5e3a8e-2f0d-4b8e-9b6a-1d2c3e4f5a6b" // the sample order's, and the tests' default caller
+	// otherCustomerID owns nothing the fakes know.
+	otherCustomerID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+	// adminID is an admin's customer id (it owns no order either).
+	adminID = "ad000000-0000-4000-8000-0000000000ad"
 )
+
+// Authorization values for the fake authenticator.
+func asCustomer(id string) string { return "Bearer customer:" + id }
+func asAdmin(id string) string    { return "Bearer admin:" + id }
+func expiringAt(id string, t time.Time) string {
+	return "Bearer expires:" + id + ":" + t.UTC().Format(time.RFC3339Nano)
+}
 
 func sampleOrder(id string) *model.Order {
 	created := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -48,7 +48,9 @@ func NewHandler(r *Resolver, opts Options, log *slog.Logger) http.Handler {
 	}
 	h := &httpHandler{opts: opts, limits: newLimiters(opts.RateLimit, opts.RateBurst)}
 
-	srv := handler.New(generated.NewExecutableSchema(generated.Config{Resolvers: r}))
+	cfg := generated.Config{Resolvers: r}
+	cfg.Complexity.Query.Orders = ordersComplexity
+	srv := handler.New(generated.NewExecutableSchema(cfg))
 	srv.AddTransport(websocketTransport(opts, h.initConnection, log))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -71,6 +73,19 @@ func NewHandler(r *Resolver, opts Options, log *slog.Logger) http.Handler {
 
 	h.srv = srv
 	return h
+}
+
+// ordersComplexity is the cost of Query.orders for the complexity limit:
+// its selection is paid once per order of the page, so a page of 100 costs
+// 100 times a page of one (gqlgen would count it once). first is clamped to
+// the page sizes pageSize accepts: an out-of-range value is refused by the
+// resolver, and must not make the cost overflow or go negative here.
+func ordersComplexity(childComplexity int, _ *string, _ *model.OrderStatus, first *int, _ *string) int {
+	n := defaultPageSize
+	if first != nil {
+		n = min(max(*first, 1), maxPageSize)
+	}
+	return 1 + n*childComplexity
 }
 
 // httpHandler does what has to happen before gqlgen sees a request: the
@@ -107,8 +122,10 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		_ = rc.SetReadDeadline(time.Time{})
 		_ = rc.SetWriteDeadline(time.Time{})
-		ctx = context.WithValue(ctx, connStateKey{}, &connState{maxSubs: int32(h.opts.MaxSubscriptionsPerConnection)})
+		state := &connState{maxSubs: int32(h.opts.MaxSubscriptionsPerConnection)}
+		ctx = context.WithValue(ctx, connStateKey{}, state)
 		h.srv.ServeHTTP(w, r.WithContext(ctx))
+		state.closeUninitialised()
 		return
 	}
 	if r.Method == http.MethodOptions {

@@ -31,6 +31,7 @@ type api struct {
 }
 
 // newAPI starts the handler with opts; change() may adjust the fakes first.
+// Without opts.Auth, tokens are checked by fakeAuth.
 func newAPI(t *testing.T, opts graph.Options, change ...func(*api)) *api {
 	t.Helper()
 	a := &api{
@@ -41,6 +42,9 @@ func newAPI(t *testing.T, opts graph.Options, change ...func(*api)) *api {
 	}
 	for _, c := range change {
 		c(a)
+	}
+	if opts.Auth == nil {
+		opts.Auth = fakeAuth{}
 	}
 	log := slog.New(slog.NewTextHandler(a.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := graph.NewHandler(graph.NewResolver(a.cmds, a.orders, a.feed), opts, log)
@@ -70,7 +74,12 @@ type result struct {
 	gqlResponse
 }
 
-// post sends a GraphQL request as JSON.
+// defaultAuthorization is what post, postRaw, get and init send unless the
+// test names its own Authorization: a token of the sample order's customer.
+var defaultAuthorization = asCustomer(customerID)
+
+// post sends a GraphQL request as JSON; header is name, value pairs (see
+// setHeaders).
 func (a *api) post(t *testing.T, query string, vars map[string]any, header ...string) result {
 	t.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
@@ -78,16 +87,28 @@ func (a *api) post(t *testing.T, query string, vars map[string]any, header ...st
 	return a.postRaw(t, "application/json", bytes.NewReader(body), header...)
 }
 
-// postRaw sends body as is; header is name, value pairs.
+// postRaw sends body as is; header is name, value pairs (see setHeaders).
 func (a *api) postRaw(t *testing.T, contentType string, body io.Reader, header ...string) result {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, a.url, body)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", contentType)
+	setHeaders(req, header)
+	return do(t, req)
+}
+
+// setHeaders sets the default Authorization, then header's name, value
+// pairs; an empty value removes the header (so "Authorization", "" sends
+// none).
+func setHeaders(req *http.Request, header []string) {
+	req.Header.Set("Authorization", defaultAuthorization)
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "" {
+			req.Header.Del(header[i])
+			continue
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
-	return do(t, req)
 }
 
 func do(t *testing.T, req *http.Request) result {
@@ -187,11 +208,58 @@ func (c *wsClient) readSkipping(skip ...string) wsMessage {
 	}
 }
 
-// init does connection_init and waits for connection_ack.
+// init does connection_init with the default token and waits for
+// connection_ack.
 func (c *wsClient) init() {
 	c.t.Helper()
-	c.send(wsMessage{Type: "connection_init"})
+	c.initAs(defaultAuthorization)
+}
+
+// initAs does connection_init with authorization (an Authorization value)
+// and waits for connection_ack.
+func (c *wsClient) initAs(authorization string) {
+	c.t.Helper()
+	c.sendInit(authorization)
 	require.Equal(c.t, "connection_ack", c.read().Type)
+}
+
+// sendInit sends connection_init with authorization in its payload, or
+// without a payload if authorization is "".
+func (c *wsClient) sendInit(authorization string) {
+	c.t.Helper()
+	m := wsMessage{Type: "connection_init"}
+	if authorization != "" {
+		b, err := json.Marshal(map[string]string{"Authorization": authorization})
+		require.NoError(c.t, err)
+		m.Payload = b
+	}
+	c.send(m)
+}
+
+// readUntilClosed reads (answering pings, collecting the other messages)
+// until the server closes the connection, failing the test after timeout.
+// It returns the close status and reason and the messages before them.
+func (c *wsClient) readUntilClosed(timeout time.Duration) (websocket.StatusCode, string, []wsMessage) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(c.t.Context(), timeout)
+	defer cancel()
+	var got []wsMessage
+	for {
+		_, b, err := c.conn.Read(ctx)
+		if err != nil {
+			require.NoError(c.t, ctx.Err(), "the connection was not closed within %s (messages: %+v)", timeout, got)
+			var ce websocket.CloseError
+			require.ErrorAs(c.t, err, &ce, "the server closed without a close frame")
+			return websocket.CloseStatus(err), ce.Reason, got
+		}
+		var m wsMessage
+		require.NoError(c.t, json.Unmarshal(b, &m), "message: %s", b)
+		if m.Type == "ping" {
+			c.send(wsMessage{Type: "pong"})
+			continue
+		}
+		got = append(got, m)
+	}
 }
 
 func contains(list []string, s string) bool {
@@ -210,10 +278,12 @@ func payload(t *testing.T, query string, vars map[string]any) json.RawMessage {
 	return b
 }
 
-// get sends a query in the URL.
-func (a *api) get(t *testing.T, query string) result {
+// get sends a query in the URL; header is name, value pairs (see
+// setHeaders).
+func (a *api) get(t *testing.T, query string, header ...string) result {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, a.url+"?query="+url.QueryEscape(query), nil)
 	require.NoError(t, err)
+	setHeaders(req, header)
 	return do(t, req)
 }

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -106,6 +107,43 @@ func TestComplexityLimit(t *testing.T) {
 	require.Empty(t, a.orders.queries, "nothing ran")
 }
 
+// orders costs its selection once per order of the page: here 1 + first ×
+// (edges 1 + cursor 1 + node 23 + pageInfo 2).
+func TestComplexityCountsThePageSize(t *testing.T) {
+	t.Parallel()
+	opts := graph.DefaultOptions()
+	opts.MaxComplexity = 600
+	a := newAPI(t, opts)
+	const q = `query($n: Int) { orders(first: $n) { edges { cursor node { ` + orderFields + ` } } pageInfo { hasNextPage } } }`
+	for _, tt := range []struct {
+		first      any // nil: the default page size, 20
+		complexity int // if over 600
+	}{
+		{first: 1}, {first: nil}, {first: 22},
+		{first: 23, complexity: 622},
+		{first: 100, complexity: 2701},
+		{first: 5000, complexity: 2701}, // counted at the largest page the resolver would serve
+	} {
+		res := a.post(t, q, map[string]any{"n": tt.first})
+		require.Equal(t, 200, res.status, "first %v: %s", tt.first, res.body)
+		if tt.complexity == 0 {
+			require.Empty(t, res.Errors, "first %v: %s", tt.first, res.body)
+			continue
+		}
+		e := res.onlyError(t)
+		require.Equal(t, "COMPLEXITY_LIMIT_EXCEEDED", e.code())
+		require.Equal(t, fmt.Sprintf("operation has complexity %d, which exceeds the limit of 600", tt.complexity), e.Message)
+	}
+	require.Len(t, a.orders.queries, 3, "only the queries under the limit ran")
+
+	// The same selection as a literal argument, and a page of one order
+	// deep inside a larger operation.
+	res := a.post(t, `{ orders(first: 100) { edges { cursor node { `+orderFields+` } } } }`, nil)
+	require.Equal(t, "COMPLEXITY_LIMIT_EXCEEDED", res.onlyError(t).code())
+	res = a.post(t, `{ a: orders(first: 1) { edges { cursor node { `+orderFields+` } } } b: order(id: "`+orderID+`") { id } }`, nil)
+	require.Empty(t, res.Errors, "body: %s", res.body)
+}
+
 // GraphiQL's introspection query must pass the default limits.
 func TestIntrospectionQueryPassesTheDefaultLimits(t *testing.T) {
 	t.Parallel()
@@ -203,6 +241,7 @@ func TestMalformedRequests(t *testing.T) {
 			req, err := http.NewRequestWithContext(t.Context(), tt.method, a.url, bytes.NewBufferString(tt.body))
 			require.NoError(t, err)
 			req.Header.Set("Content-Type", tt.contentType)
+			req.Header.Set("Authorization", defaultAuthorization)
 			res := do(t, req)
 			require.Equal(t, tt.status, res.status, "body: %s", res.body)
 			e := res.onlyError(t)

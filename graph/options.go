@@ -13,7 +13,8 @@ type Options struct {
 	// (introspection fields do not count). Default 12.
 	MaxDepth int
 	// MaxComplexity is gqlgen's complexity limit: every field costs 1 plus
-	// its children. Default 1000.
+	// its children, except orders, whose children are paid once per order
+	// of the page (first, default 20). Default 1000.
 	MaxComplexity int
 	// MaxBodyBytes is the largest HTTP request body, and the largest
 	// websocket message, accepted. Default 1 MiB.

@@ -104,16 +104,20 @@ func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, id string
 	}
 	// The feed gets its own ctx, cancelled when the client goes away (ctx
 	// is done) and also when the feed itself ends, so nothing it holds
-	// outlives this subscription.
+	// outlives this subscription. The subscription's place under the
+	// connection's cap is released then too: at once when the feed ends
+	// (before the client is told it completed, so it may subscribe again
+	// straight away), soon after when the client goes.
 	ctx, cancel := context.WithCancel(ctx)
 	context.AfterFunc(ctx, release)
+	end := func() { cancel(); release() }
 	in, err := r.feed.Follow(ctx, id)
 	if err != nil {
-		cancel()
+		end()
 		return nil, err
 	}
 	out := make(chan *model.Order)
-	go forward(ctx, cancel, in, out)
+	go forward(ctx, end, in, out)
 	return out, nil
 }
 
