@@ -615,3 +615,29 @@ func mustJSON(t *testing.T, v any) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// TestGraphQLOverHTTPMediaTypes: answers, also the handler's own refusals,
+// come in the GraphQL response media type a client asks for, with no data
+// when nothing was executed; a request error is 400 in that media type.
+func TestGraphQLOverHTTPMediaTypes(t *testing.T) {
+	a := newAPI(t, graph.DefaultOptions())
+	const gqlJSON = "application/graphql-response+json"
+	body := `{"query": "{ order(id: \"` + orderID + `\") { id } }"}`
+
+	r := a.postRaw(t, "application/json", strings.NewReader(body), "Authorization", "", "Accept", gqlJSON)
+	require.Equal(t, http.StatusUnauthorized, r.status)
+	require.Equal(t, gqlJSON, r.header.Get("Content-Type"))
+	require.NotContains(t, string(r.body), `"data"`, "nothing ran: no data entry")
+
+	r = a.postRaw(t, "application/json", strings.NewReader(body), "Authorization", "")
+	require.Equal(t, "application/json", r.header.Get("Content-Type"), "without Accept: application/json")
+
+	r = a.postRaw(t, "application/json", strings.NewReader(body), "Accept", gqlJSON+", application/json")
+	require.Equal(t, http.StatusOK, r.status)
+	require.Equal(t, gqlJSON, r.header.Get("Content-Type"))
+	require.Contains(t, string(r.Data), orderID)
+
+	r = a.postRaw(t, "application/json", strings.NewReader(`{"query": "{ order(id: "}`), "Accept", gqlJSON)
+	require.Equal(t, http.StatusBadRequest, r.status, "a request error is 400 in the GraphQL response media type")
+	require.Equal(t, gqlJSON, r.header.Get("Content-Type"))
+}

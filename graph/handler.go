@@ -11,10 +11,10 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -105,13 +105,13 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if r.Header.Get("Upgrade") != "" { // gqlgen's websocket transport takes these
 		if err := checkOrigin(r, h.opts.AllowedOrigins); err != nil {
-			writeError(w, http.StatusForbidden, model.CodeForbidden, err.Error())
+			writeError(w, r, http.StatusForbidden, model.CodeForbidden, err.Error())
 			return
 		}
 		if n := h.conns.Add(1); n > int64(h.opts.MaxConnections) {
 			h.conns.Add(-1)
 			w.Header().Set("Retry-After", "5")
-			writeError(w, http.StatusServiceUnavailable, model.CodeUnavailable,
+			writeError(w, r, http.StatusServiceUnavailable, model.CodeUnavailable,
 				fmt.Sprintf("this gateway already serves %d websocket connections, the most it takes; retry later or elsewhere", h.opts.MaxConnections))
 			return
 		}
@@ -136,13 +136,13 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p, merr := authenticate(h.opts.Auth, r.Header.Get("Authorization"))
 	if merr != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="orderflow"`)
-		writeError(w, http.StatusUnauthorized, merr.Code, merr.Message)
+		writeError(w, r, http.StatusUnauthorized, merr.Code, merr.Message)
 		return
 	}
 	if wait, ok := h.limits.allow(p.Customer); !ok {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
 		merr := rateLimited(wait)
-		writeError(w, http.StatusTooManyRequests, merr.Code, merr.Message)
+		writeError(w, r, http.StatusTooManyRequests, merr.Code, merr.Message)
 		return
 	}
 	ctx = withPrincipal(ctx, p)
@@ -151,7 +151,7 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodPost:
 		if !isJSON(r.Header.Get("Content-Type")) {
-			writeError(w, http.StatusUnsupportedMediaType, CodeBadRequest,
+			writeError(w, r, http.StatusUnsupportedMediaType, CodeBadRequest,
 				"the Content-Type of a GraphQL POST must be application/json")
 			return
 		}
@@ -159,17 +159,17 @@ func (h *httpHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
-				writeError(w, http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
+				writeError(w, r, http.StatusRequestEntityTooLarge, CodePayloadTooLarge,
 					fmt.Sprintf("the request body is larger than the limit of %d bytes", tooLarge.Limit))
 				return
 			}
-			writeError(w, http.StatusBadRequest, CodeBadRequest, "the request body could not be read")
+			writeError(w, r, http.StatusBadRequest, CodeBadRequest, "the request body could not be read")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	default:
 		w.Header().Set("Allow", "OPTIONS, GET, POST")
-		writeError(w, http.StatusMethodNotAllowed, CodeBadRequest,
+		writeError(w, r, http.StatusMethodNotAllowed, CodeBadRequest,
 			fmt.Sprintf("method %s is not allowed; send queries and mutations with POST", r.Method))
 		return
 	}
@@ -195,17 +195,34 @@ func isJSON(contentType string) bool {
 }
 
 // writeError writes a GraphQL-shaped error response for a request that
-// never reached gqlgen.
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	b, err := json.Marshal(graphql.Response{Errors: gqlerror.List{{
-		Message:    message,
-		Extensions: map[string]any{"code": code},
-	}}})
+// never reached gqlgen: errors and no data (nothing was executed), in the
+// media type the client accepts, as gqlgen's own answers are (GraphQL over
+// HTTP: application/graphql-response+json when the Accept header asks for
+// it before application/json, else application/json).
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	b, err := json.Marshal(struct {
+		Errors gqlerror.List `json:"errors"`
+	}{gqlerror.List{{Message: message, Extensions: map[string]any{"code": code}}}})
 	if err != nil { // cannot happen: strings only
 		http.Error(w, message, status)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", responseMediaType(r))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// responseMediaType is the first of the two GraphQL response media types
+// the Accept header names, application/json if it names neither.
+func responseMediaType(r *http.Request) string {
+	for part := range strings.SplitSeq(r.Header.Get("Accept"), ",") {
+		mediaType, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err == nil && (mediaType == "application/json" || mediaType == graphQLResponseJSON) {
+			return mediaType
+		}
+	}
+	return "application/json"
+}
+
+// graphQLResponseJSON is the GraphQL-over-HTTP response media type.
+const graphQLResponseJSON = "application/graphql-response+json"
