@@ -106,7 +106,7 @@ func TestProfilesAreValidAndShortFitsTheBudget(t *testing.T) {
 	for _, name := range []string{"short", "long"} {
 		cfg, err := loadbench.ProfileNamed(name)
 		require.NoError(t, err)
-		cfg.GatewayURL, cfg.AdminDSN, cfg.Brokers = "http://127.0.0.1:8080", "postgres://x", "127.0.0.1:9092"
+		cfg.GatewayURL, cfg.AdminDSN, cfg.Brokers, cfg.AuthDir = "http://127.0.0.1:8080", "postgres://x", "127.0.0.1:9092", ".data/auth"
 		require.Error(t, cfg.Validate(), "without the stores to check")
 		cfg.Sources = invariants.SourcesFromEnv()
 		require.NoError(t, cfg.Validate(), name)
