@@ -70,6 +70,9 @@ func NewHandler(r *Resolver, opts Options, log *slog.Logger) http.Handler {
 	srv.Use(httpSubscriptions{})
 	srv.Use(depthLimit{max: opts.MaxDepth})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
+	for _, e := range opts.Extensions {
+		srv.Use(e)
+	}
 
 	h.srv = srv
 	return h

@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
 )
 
 // Options are the limits and switches of the GraphQL handler. Start from
@@ -66,6 +68,10 @@ type Options struct {
 	// 429 with Retry-After). Defaults 50 and 100.
 	RateLimit float64
 	RateBurst int
+
+	// Extensions are gqlgen handler extensions added after the handler's
+	// own: the gateway's metrics of operations, for one.
+	Extensions []graphql.HandlerExtension
 }
 
 // DefaultOptions returns the defaults: depth 12, complexity 1000, 1 MiB
