@@ -25,6 +25,8 @@ import (
 	"github.com/orderflow/orderflow/gateway/mirror"
 	"github.com/orderflow/orderflow/gateway/readmodel"
 	"github.com/orderflow/orderflow/gateway/statusfeed"
+	"github.com/orderflow/orderflow/gateway/timeline"
+	"github.com/orderflow/orderflow/gateway/tracecontext"
 	"github.com/orderflow/orderflow/graph"
 	orderclient "github.com/orderflow/orderflow/order/client"
 	"github.com/orderflow/orderflow/platform/auth"
@@ -169,7 +171,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	stream := mirror.Stream{Name: cfg.NATSStream, SubjectPrefix: cfg.NATSSubjectPrefix}
 	store := readmodel.NewStore(rdb, cfg.RedisPrefix)
 	cmds := commands.New(cfg.OrderURL, &http.Client{
-		Timeout: cfg.QueryTimeout, Transport: auth.ServiceTransport(cfg.ServiceToken, orderclient.NewTransport()),
+		Timeout:   cfg.QueryTimeout,
+		Transport: tracecontext.Transport(auth.ServiceTransport(cfg.ServiceToken, orderclient.NewTransport())),
 	})
 	known := statusfeed.ExistsFunc(func(ctx context.Context, id string) (bool, error) {
 		if ok, err := store.Exists(ctx, id); err == nil && ok {
@@ -179,7 +182,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	})
 	feed := statusfeed.New(js, known, statusfeed.Config{Stream: cfg.NATSStream, SubjectPrefix: cfg.NATSSubjectPrefix}, log)
 
-	api := graph.NewHandler(graph.NewResolver(feed.RecordCreates(cmds), store, feed), graph.Options{
+	timelines := timeline.New(js, timeline.Config{Stream: cfg.NATSStream, SubjectPrefix: cfg.NATSSubjectPrefix}, log)
+
+	api := graph.NewHandler(graph.NewResolver(feed.RecordCreates(cmds), store, feed, timelines), graph.Options{
 		MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, MaxBodyBytes: cfg.MaxBodyBytes,
 		Timeout: cfg.QueryTimeout, Introspection: cfg.Introspection, KeepAlive: cfg.KeepAlive,
 		Auth: authenticator(verifier), RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
@@ -203,7 +208,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	if cfg.Profiling {
 		httpserver.MountProfiling(mux)
 	}
-	mux.Handle("/graphql", api)
+	mux.Handle("/graphql", tracecontext.Middleware(api)) // a client's trace continues into the order service
 	mux.Handle("GET /metrics", metrics.handler())
 	if cfg.GraphiQL {
 		if !graphiql.Built() {

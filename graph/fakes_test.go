@@ -153,6 +153,30 @@ func (f *fakeFeed) Follow(ctx context.Context, id string) (<-chan *model.Order, 
 	return f.ch, nil
 }
 
+// fakeTimelines answers the sample order's timeline (sampleTimeline) for
+// any id, or what timelineFunc returns; it records the ids it was asked.
+type fakeTimelines struct {
+	mu           sync.Mutex
+	asked        []string
+	timelineFunc func(ctx context.Context, orderID string) ([]*model.TimelineEntry, error)
+}
+
+func (f *fakeTimelines) Timeline(ctx context.Context, orderID string) ([]*model.TimelineEntry, error) {
+	f.mu.Lock()
+	f.asked = append(f.asked, orderID)
+	f.mu.Unlock()
+	if f.timelineFunc != nil {
+		return f.timelineFunc(ctx, orderID)
+	}
+	return sampleTimeline(), nil
+}
+
+func (f *fakeTimelines) askedIDs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.asked...)
+}
+
 // fakeAuth stands in for the gateway's JWT verifier. Its tokens say what
 // they are:
 //
@@ -227,5 +251,20 @@ func sampleOrder(id string) *model.Order {
 		CreatedAt:  created,
 		UpdatedAt:  created.Add(time.Second),
 		History:    []*model.OrderEvent{{Type: "order.created.v1", Version: 1, OccurredAt: created}},
+	}
+}
+
+// sampleTimeline is the start of a declined order's saga: the order's
+// creation (caused by a request), then the payment it caused.
+func sampleTimeline() []*model.TimelineEntry {
+	created := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	request, createdID := "req-1", "e1000000-0000-4000-8000-000000000001"
+	trace := "4bf92f3577b34da6a3ce929d0e0e4736"
+	gap := 12.5
+	return []*model.TimelineEntry{
+		{EventID: createdID, Service: "order", Type: "order.created.v1", Version: 1, OccurredAt: created,
+			CausationID: &request, TraceID: &trace},
+		{EventID: "e1000000-0000-4000-8000-000000000002", Service: "payment", Type: "payment.requested.v1", Version: 1,
+			OccurredAt: created.Add(12500 * time.Microsecond), CausationID: &createdID, TraceID: &trace, SincePreviousMs: &gap},
 	}
 }

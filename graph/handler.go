@@ -50,6 +50,7 @@ func NewHandler(r *Resolver, opts Options, log *slog.Logger) http.Handler {
 
 	cfg := generated.Config{Resolvers: r}
 	cfg.Complexity.Query.Orders = ordersComplexity
+	cfg.Complexity.Query.OrderTimeline = timelineComplexity
 	srv := handler.New(generated.NewExecutableSchema(cfg))
 	srv.AddTransport(websocketTransport(opts, h.initConnection, log))
 	srv.AddTransport(transport.Options{})
@@ -89,6 +90,17 @@ func ordersComplexity(childComplexity int, _ *string, _ *model.OrderStatus, firs
 		n = min(max(*first, 1), maxPageSize)
 	}
 	return 1 + n*childComplexity
+}
+
+// timelineCost is how many entries Query.orderTimeline is priced at: an
+// order's saga has about ten events, and a long one (many cancels and
+// refunds) a few dozen.
+const timelineCost = 20
+
+// timelineComplexity is the cost of Query.orderTimeline: like a page of
+// timelineCost orders, its selection is paid once per entry.
+func timelineComplexity(childComplexity int, _ string) int {
+	return 1 + timelineCost*childComplexity
 }
 
 // httpHandler does what has to happen before gqlgen sees a request: the

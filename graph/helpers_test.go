@@ -27,7 +27,9 @@ type api struct {
 	cmds   *fakeCommands
 	orders *fakeOrders
 	feed   *fakeFeed
-	log    *logBuffer
+	// timelines holds the sample order's timeline.
+	timelines *fakeTimelines
+	log       *logBuffer
 }
 
 // newAPI starts the handler with opts; change() may adjust the fakes first.
@@ -35,10 +37,11 @@ type api struct {
 func newAPI(t *testing.T, opts graph.Options, change ...func(*api)) *api {
 	t.Helper()
 	a := &api{
-		cmds:   &fakeCommands{},
-		orders: &fakeOrders{orders: map[string]*model.Order{orderID: sampleOrder(orderID)}},
-		feed:   newFakeFeed(),
-		log:    &logBuffer{},
+		cmds:      &fakeCommands{},
+		orders:    &fakeOrders{orders: map[string]*model.Order{orderID: sampleOrder(orderID)}},
+		feed:      newFakeFeed(),
+		timelines: &fakeTimelines{},
+		log:       &logBuffer{},
 	}
 	for _, c := range change {
 		c(a)
@@ -47,7 +50,7 @@ func newAPI(t *testing.T, opts graph.Options, change ...func(*api)) *api {
 		opts.Auth = fakeAuth{}
 	}
 	log := slog.New(slog.NewTextHandler(a.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := graph.NewHandler(graph.NewResolver(a.cmds, a.orders, a.feed), opts, log)
+	h := graph.NewHandler(graph.NewResolver(a.cmds, a.orders, a.feed, a.timelines), opts, log)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	a.url = srv.URL

@@ -33,3 +33,12 @@ type Orders interface {
 type StatusFeed interface {
 	Follow(ctx context.Context, orderID string) (<-chan *model.Order, error)
 }
+
+// Timelines reads an order's saga timeline: every event of the order's,
+// its payment's and its compensation's streams, once each, in causal order
+// (see model.TimelineEntry). An order with no event yet has an empty
+// timeline; the resolver has checked that the order exists and is the
+// caller's.
+type Timelines interface {
+	Timeline(ctx context.Context, orderID string) ([]*model.TimelineEntry, error)
+}

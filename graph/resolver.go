@@ -12,15 +12,16 @@ import (
 // Resolver is the root resolver. This is the one place its dependencies are
 // injected; the per-field resolvers in schema.resolvers.go only use them.
 type Resolver struct {
-	cmds   Commands
-	orders Orders
-	feed   StatusFeed
+	cmds      Commands
+	orders    Orders
+	feed      StatusFeed
+	timelines Timelines
 }
 
 // NewResolver returns the root resolver over the gateway's command client,
-// read models and status feed.
-func NewResolver(cmds Commands, orders Orders, feed StatusFeed) *Resolver {
-	return &Resolver{cmds: cmds, orders: orders, feed: feed}
+// read models, status feed and saga timelines.
+func NewResolver(cmds Commands, orders Orders, feed StatusFeed, timelines Timelines) *Resolver {
+	return &Resolver{cmds: cmds, orders: orders, feed: feed, timelines: timelines}
 }
 
 // owns reports whether p may read o: its own order, or any as an admin. A
@@ -46,10 +47,11 @@ func ownCustomer(p Principal, field string, given *string, adminReads bool) (str
 	return id, nil
 }
 
-// mayFollow checks that the caller may subscribe to an order: the read
-// model knows its owner, or else (an order placed a moment ago) the order
-// service does.
-func (r *Resolver) mayFollow(ctx context.Context, id string) error {
+// mayRead checks that the caller may follow an order or read its timeline:
+// the read model knows its owner, or else (an order placed a moment ago)
+// the order service does. Another customer's order is NOT_FOUND, worded as
+// an unknown one.
+func (r *Resolver) mayRead(ctx context.Context, id string) error {
 	p, err := caller(ctx)
 	if err != nil {
 		return err

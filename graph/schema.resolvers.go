@@ -89,13 +89,32 @@ func (r *queryResolver) Orders(ctx context.Context, customerID *string, status *
 	return r.orders.ListOrders(ctx, q)
 }
 
+// OrderTimeline is the resolver for the orderTimeline field.
+func (r *queryResolver) OrderTimeline(ctx context.Context, id string) ([]*model.TimelineEntry, error) {
+	id, err := parseID("id", id)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.mayRead(ctx, id); err != nil {
+		return nil, err
+	}
+	entries, err := r.timelines.Timeline(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if entries == nil {
+		entries = []*model.TimelineEntry{}
+	}
+	return entries, nil
+}
+
 // OrderStatusChanged is the resolver for the orderStatusChanged field.
 func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, id string) (<-chan *model.Order, error) {
 	id, err := parseID("id", id)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.mayFollow(ctx, id); err != nil {
+	if err := r.mayRead(ctx, id); err != nil {
 		return nil, err
 	}
 	release, err := acquireSubscription(ctx)

@@ -29,6 +29,9 @@ const DEFAULT_QUERY = `# Welcome to orderflow.
 #    after CANCELLED.
 # 3. To cancel while it streams, copy CancelOrder into
 #    a new tab (+) and run it there.
+# 4. OrderTimeline shows the saga: every event of the
+#    order, payment and compensation streams, causes
+#    first (try it on a tok_chargeDeclined order).
 #
 # paymentMethod decides the outcome: tok_visa,
 # tok_chargeDeclined, tok_insufficientFunds, tok_slow,
@@ -80,6 +83,19 @@ query Order {
       version
       occurredAt
     }
+  }
+}
+
+query OrderTimeline {
+  orderTimeline(id: "paste-the-order-id-here") {
+    service
+    type
+    version
+    occurredAt
+    sincePreviousMs
+    eventId
+    causationId
+    traceId
   }
 }
 
