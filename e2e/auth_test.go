@@ -164,7 +164,7 @@ func TestInternalServicesNeedTheServiceTokenAndListenOnLoopback(t *testing.T) {
 		pids[name] = sys.PID(name)
 	}
 	root := testenv.RepoRoot(t)
-	for _, server := range []string{"kafka", "postgres", "redis", "nats"} {
+	for _, server := range []string{"kafka", "postgres", "redis", "nats", "jaeger"} {
 		b, err := os.ReadFile(filepath.Join(root, ".data", "run", server+".pid"))
 		if err != nil {
 			t.Logf("%s was not started by scripts/infra.sh (no pid file): not checked", server)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# orderflow infrastructure without Docker: Apache Kafka (KRaft), PostgreSQL, Redis
-# and NATS JetStream as plain processes on loopback.
+# orderflow infrastructure without Docker: Apache Kafka (KRaft), PostgreSQL, Redis,
+# NATS JetStream and Jaeger (traces) as plain processes on loopback.
 #
 #   bash scripts/infra.sh up      install what is missing, start what is not running,
 #                                 wait until everything answers, create topics/DBs
 #   bash scripts/infra.sh down    stop what this script started (pid files in .data/run)
-#   bash scripts/infra.sh stop S  stop one server (kafka|nats|redis|postgres) that it started
+#   bash scripts/infra.sh stop S  stop one server (kafka|nats|redis|postgres|jaeger) that it started
 #   bash scripts/infra.sh status  show each server up/down
 #   bash scripts/infra.sh env     print the export lines tests and services use
 #
@@ -14,6 +14,7 @@
 #   .data/kafka/{libs,data,kafka.log,server.properties,cluster.id}
 #   .data/postgres/ (PGDATA)  .data/postgres.log
 #   .data/redis/{redis.log}   .data/nats/{jetstream,nats.log}   .data/bin/nats-server
+#   .data/jaeger/jaeger.log   .data/bin/jaeger
 #   .data/run/*.pid
 # docker-compose.yml describes the same servers (same ports, users, databases) for
 # people who have Docker.
@@ -22,6 +23,8 @@ set -euo pipefail
 # ------------------------------------------------------------------ settings --
 KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"      # org.apache.kafka:kafka_2.13 on Maven Central
 NATS_VERSION="${NATS_VERSION:-v2.14.10}"     # github.com/nats-io/nats-server/v2, built with go install
+# Jaeger v2 (github.com/jaegertracing/jaeger/cmd/jaeger): its version is the tool
+# line of infra/jaeger/go.mod, built with go build in that module
 
 # Kafka topics, "name:partitions" (replication factor is 1: a single broker)
 KAFKA_TOPICS=(
@@ -39,6 +42,9 @@ PG_PORT=5432
 REDIS_PORT=6379
 NATS_PORT=4222
 NATS_HTTP_PORT=8222
+JAEGER_OTLP_PORT=4318    # OTLP/HTTP, the services' OTEL_EXPORTER_OTLP_ENDPOINT (gRPC on 4317)
+JAEGER_UI_PORT=16686     # query API (and UI page)
+JAEGER_HEALTH_PORT=13133
 
 PG_APP_USER=orderflow
 PG_APP_PASSWORD=orderflow
@@ -74,6 +80,12 @@ NATS_BIN="$DATA/bin/nats-server"
 NATS_DIR="$DATA/nats"
 NATS_LOG="$NATS_DIR/nats.log"
 NATS_CONF="$ROOT/infra/nats/nats.conf"
+
+JAEGER_BIN="$DATA/bin/jaeger"
+JAEGER_DIR="$DATA/jaeger"
+JAEGER_LOG="$JAEGER_DIR/jaeger.log"
+JAEGER_MODULE="$ROOT/infra/jaeger"
+JAEGER_CONF="$JAEGER_MODULE/config.yaml"
 
 # ------------------------------------------------------------------ helpers --
 T0=$SECONDS
@@ -580,6 +592,54 @@ nats_up() {
   DETAIL[nats]="nats-server ${v:-?} JetStream${DETAIL[nats]:+, ${DETAIL[nats]}}"
 }
 
+# jaeger_stamp names the build: the go.sum of infra/jaeger pins every module.
+jaeger_stamp() { sha256sum "$JAEGER_MODULE/go.sum" | cut -c1-16; }
+
+jaeger_install() {
+  local stamp="$DATA/bin/.jaeger-stamp"
+  [[ -x $JAEGER_BIN && -r $stamp && "$(<"$stamp")" == "$(jaeger_stamp)" ]] && return 0
+  local go build_log="$JAEGER_DIR/build.log"
+  go=$(find_go) || die "jaeger: the Go toolchain is needed to build jaeger (go build), and none was found"
+  mkdir -p "$DATA/bin" "$JAEGER_DIR"
+  say "jaeger: building Jaeger v2 from the Go module proxy (once; several minutes on 2 cores)"
+  (cd "$JAEGER_MODULE" && GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOTOOLCHAIN=local \
+      "$go" build -o "$JAEGER_BIN.tmp" github.com/jaegertracing/jaeger/cmd/jaeger) >"$build_log" 2>&1 ||
+    { show_log "$build_log" 30; die "jaeger: go build github.com/jaegertracing/jaeger/cmd/jaeger failed"; }
+  mv "$JAEGER_BIN.tmp" "$JAEGER_BIN"
+  jaeger_stamp >"$stamp"
+}
+
+jaeger_healthy() { curl -fsS --max-time 3 "http://$HOST:$JAEGER_HEALTH_PORT/status" 2>/dev/null | grep -q '"healthy":true'; }
+
+jaeger_up() {
+  local pid
+  command -v curl >/dev/null || apt_install curl ca-certificates
+  if port_open "$HOST" "$JAEGER_OTLP_PORT"; then
+    if pid=$(pid_of jaeger "$JAEGER_BIN"); then
+      say "jaeger: reusing the server on $HOST:$JAEGER_OTLP_PORT (started by infra.sh, pid $pid)"
+    else
+      say "jaeger: reusing whatever answers on $HOST:$JAEGER_OTLP_PORT (not started by infra.sh)"
+    fi
+    record jaeger reused "${pid:+pid $pid}"
+  elif pid=$(pid_of jaeger "$JAEGER_BIN"); then
+    say "jaeger: pid $pid is still starting; waiting for it"
+    record jaeger reused "pid $pid"
+  else
+    jaeger_install
+    mkdir -p "$JAEGER_DIR"
+    say "jaeger: starting Jaeger v2 (OTLP $HOST:$JAEGER_OTLP_PORT, query http://$HOST:$JAEGER_UI_PORT, spans in memory)"
+    setsid "$JAEGER_BIN" --config "$JAEGER_CONF" </dev/null >>"$JAEGER_LOG" 2>&1 9>&- &
+    pid=$!
+    printf '%s\n' "$pid" >"$RUN/jaeger.pid"
+    record jaeger started "pid $pid"
+  fi
+  local watch=jaeger
+  [[ ${STATE[jaeger]} == reused ]] && watch=""
+  wait_until "jaeger: http://$HOST:$JAEGER_HEALTH_PORT/status" 60 "$JAEGER_LOG" "$watch" "$JAEGER_BIN" jaeger_healthy
+  say "jaeger: ok"
+  DETAIL[jaeger]="Jaeger v2, OTLP/HTTP${DETAIL[jaeger]:+, ${DETAIL[jaeger]}}, query http://$HOST:$JAEGER_UI_PORT"
+}
+
 # ------------------------------------------------------------------ commands --
 print_table() {
   printf '\n%-9s %-8s %-22s %s\n' SERVICE STATE ADDRESS DETAILS
@@ -587,7 +647,8 @@ print_table() {
   printf '%-9s %-8s %-22s %s\n' postgres "${STATE[postgres]}" "$HOST:$PG_PORT" "${DETAIL[postgres]}"
   printf '%-9s %-8s %-22s %s\n' redis "${STATE[redis]}" "$HOST:$REDIS_PORT" "${DETAIL[redis]}"
   printf '%-9s %-8s %-22s %s\n' nats "${STATE[nats]}" "$HOST:$NATS_PORT" "${DETAIL[nats]}, monitor http://$HOST:$NATS_HTTP_PORT"
-  printf '\nlogs: %s  %s  %s  %s\n' "$(rel "$KAFKA_LOG")" "$(rel "$PG_LOG")" "$(rel "$REDIS_LOG")" "$(rel "$NATS_LOG")"
+  printf '%-9s %-8s %-22s %s\n' jaeger "${STATE[jaeger]}" "$HOST:$JAEGER_OTLP_PORT" "${DETAIL[jaeger]}"
+  printf '\nlogs: %s  %s  %s  %s  %s\n' "$(rel "$KAFKA_LOG")" "$(rel "$PG_LOG")" "$(rel "$REDIS_LOG")" "$(rel "$NATS_LOG")" "$(rel "$JAEGER_LOG")"
   # shellcheck disable=SC2016  # printed literally
   printf 'env:  eval "$(bash %s env)"\n' "$(rel "$SCRIPT_DIR/infra.sh")"
 }
@@ -604,16 +665,18 @@ lock() {
 }
 
 cmd_up() {
-  mkdir -p "$DATA" "$RUN" "$KAFKA_DIR" "$REDIS_DIR" "$NATS_DIR" "$DATA/bin"
+  mkdir -p "$DATA" "$RUN" "$KAFKA_DIR" "$REDIS_DIR" "$NATS_DIR" "$JAEGER_DIR" "$DATA/bin"
   lock
   say "bringing up orderflow infrastructure (state in $(rel "$DATA")/)"
   # the slow first-time installs (Kafka jars, nats-server build) are done up front so
   # the servers can start together afterwards
   if ! port_open "$HOST" "$NATS_PORT" && ! pid_of nats nats-server >/dev/null; then nats_install; fi
+  if ! port_open "$HOST" "$JAEGER_OTLP_PORT" && ! pid_of jaeger "$JAEGER_BIN" >/dev/null; then jaeger_install; fi
   kafka_up        # starts the JVM in the background; topics are made after the others
   pg_up
   redis_up
   nats_up
+  jaeger_up
   kafka_topics
   print_table
   say "all up in $((SECONDS - T0))s"
@@ -622,6 +685,7 @@ cmd_up() {
 cmd_down() {
   mkdir -p "$RUN"
   lock
+  stop_pid jaeger "$JAEGER_BIN" TERM 30
   stop_pid nats nats-server TERM 30
   stop_pid kafka kafka.Kafka TERM 90
   stop_pid redis redis-server TERM 30
@@ -642,17 +706,19 @@ status_line() {   # status_line NAME ADDR UP(0/1) PIDNAME PATTERN
 }
 
 cmd_status() {
-  local k=0 p=0 r=0 n=0 rc=0
+  local k=0 p=0 r=0 n=0 j=0 rc=0
   port_open "$HOST" "$KAFKA_PORT" && k=1
   if find_pg; then "$PG_BIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -t 2 && p=1; else port_open "$HOST" "$PG_PORT" && p=1; fi
   redis_ping && r=1
   nats_healthy && n=1
+  jaeger_healthy && j=1
   printf '%-9s %-5s %-22s %s\n' SERVICE STATE ADDRESS OWNER
   status_line kafka "$HOST:$KAFKA_PORT" $k kafka kafka.Kafka
   status_line postgres "$HOST:$PG_PORT" $p postgres postgres
   status_line redis "$HOST:$REDIS_PORT" $r redis redis-server
   status_line nats "$HOST:$NATS_PORT" $n nats nats-server
-  ((k && p && r && n)) || rc=3
+  status_line jaeger "$HOST:$JAEGER_OTLP_PORT" $j jaeger "$JAEGER_BIN"
+  ((k && p && r && n && j)) || rc=3
   return $rc
 }
 
@@ -662,6 +728,7 @@ export KAFKA_BROKERS=$HOST:$KAFKA_PORT
 export REDIS_ADDR=$HOST:$REDIS_PORT
 export NATS_URL=nats://$HOST:$NATS_PORT
 export PG_ADMIN_DSN=postgres://$PG_APP_USER:$PG_APP_PASSWORD@$HOST:$PG_PORT/postgres?sslmode=disable
+export JAEGER_QUERY_URL=http://$HOST:$JAEGER_UI_PORT
 EOF
 }
 
@@ -709,7 +776,8 @@ cmd_stop_one() {
     nats)     stop_pid nats nats-server TERM 30 ;;
     redis)    stop_pid redis redis-server TERM 30 ;;
     postgres) stop_pid postgres postgres INT 90 ;;
-    *) die "stop: name one of kafka, nats, redis, postgres" ;;
+    jaeger)   stop_pid jaeger "$JAEGER_BIN" TERM 30 ;;
+    *) die "stop: name one of kafka, nats, redis, postgres, jaeger" ;;
   esac
 }
 
