@@ -34,7 +34,7 @@ func TestTheAPINeedsTheServiceToken(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, name)
 		require.Equal(t, "UNAUTHENTICATED", body.Error.Code, name)
 	}
-	for _, path := range []string{"/healthz", "/readyz"} {
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} { // Prometheus scrapes without the token
 		resp, err := http.Get(svc.base + path)
 		require.NoError(t, err)
 		resp.Body.Close()

@@ -74,6 +74,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	})
 	httpapi.Register(svc.Mux, application.Queries.Saga, log)
 	poller := deadline.NewPoller(deadlines, application.Commands.FireDeadline, cfg.DeadlinePoll, time.Now, log)
+	overdue := deadline.NewOverdueWatch(deadlines, svc.Metrics, 5*time.Second, log)
 
-	return svc.Run(ctx, ready, poller.Run)
+	return svc.Run(ctx, ready, poller.Run, overdue.Run)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/orderflow/orderflow/compensation/ports/httpapi"
 	"github.com/orderflow/orderflow/platform/consumer"
+	"github.com/orderflow/orderflow/platform/metrics/metricstest"
 	"github.com/orderflow/orderflow/platform/testenv"
 	"github.com/orderflow/orderflow/schema"
 )
@@ -195,6 +196,21 @@ func TestCompensations(t *testing.T) {
 		paid.refundConfirmed(),
 		paid.completed(schema.ReasonCustomerRequest, true),
 	}, payloads(got[paid.id]))
+
+	// Prometheus sees the sagas' work: the consumer's messages, the one
+	// that overtook its OrderCreated retried, the orphan dead-lettered; the
+	// outbox; the gauge of sagas past their deadline (none).
+	m := metricstest.Get(t, svc.base)
+	m.Require(t, 5, "orderflow_consumer_messages_total", "topic", svc.topics.Order, "outcome", consumer.OutcomeOK)
+	m.Require(t, 1, "orderflow_consumer_messages_total", "topic", svc.topics.Payment, "outcome", consumer.OutcomeRetried)
+	m.Require(t, 1, "orderflow_consumer_retries_total", "topic", svc.topics.Payment)
+	m.Require(t, 1, "orderflow_consumer_dead_letters_total", "topic", svc.topics.Order, "reason", "permanent")
+	m.Require(t, 1, "orderflow_outbox_published_total")
+	m.Require(t, 1, "orderflow_http_requests_total", "route", "GET /v1/sagas/{orderId}", "code", "200")
+	m.Require(t, 1, "orderflow_http_requests_total", "route", "GET /v1/sagas/{orderId}", "code", "404")
+	past, ok := m.Value("orderflow_compensation_sagas_past_deadline")
+	require.True(t, ok, "the gauge of sagas past their deadline is exposed")
+	require.Zero(t, past, "every deadline of this test is in the future or fired")
 }
 
 // TestPaymentDeadlines checks that an uncaptured order is cancelled at its

@@ -18,6 +18,7 @@ import (
 
 	"github.com/orderflow/orderflow/e2e/clients"
 	"github.com/orderflow/orderflow/e2e/harness"
+	"github.com/orderflow/orderflow/platform/metrics/metricstest"
 	"github.com/orderflow/orderflow/platform/testenv"
 )
 
@@ -176,6 +177,7 @@ func TestGraphQLSagaPaths(t *testing.T) {
 		require.Len(t, got.History, 2)
 	})
 	sys.CheckInvariants()
+	requireMetrics(t, sys)
 }
 
 func TestGraphQLListsFiltersAndPaginates(t *testing.T) {
@@ -377,9 +379,17 @@ func TestSubscriptionMidFlightWithNodeGraphQLWS(t *testing.T) {
 				payloads, subErr = clients.NodeSubscribe(context.Background(), t, wsURL(sys.URL(sub)), g.Token, o.ID, 60*time.Second)
 			})
 			time.Sleep(500 * time.Millisecond)
+			testenv.Eventually(t, 20*time.Second, func() error { // the subscription waits for the cancel
+				if n, _ := metricstest.Get(t, sys.URL(sub)).Value("orderflow_gateway_subscriptions_active"); n < 1 {
+					return fmt.Errorf("%s serves %v subscriptions", sub, n)
+				}
+				return nil
+			})
 			cancelViaAPI(t, g, o.ID) // driven through the first gateway
 			wg.Wait()
 			require.NoError(t, subErr)
+			metricstest.Get(t, sys.URL(sub)).Require(t, 1, "orderflow_gateway_graphql_operations_total",
+				"operation", "subscription", "code", "none")
 
 			final := waitViaAPI(t, g, o.ID, "CANCELLED", "REFUNDED")
 			requireNoGapNoRepeat(t, payloads, final)

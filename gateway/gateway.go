@@ -181,6 +181,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		return cmds.Exists(ctx, id) // the read model may not have it yet
 	})
 	feed := statusfeed.New(js, known, statusfeed.Config{Stream: cfg.NATSStream, SubjectPrefix: cfg.NATSSubjectPrefix}, log)
+	metrics := newMetrics(feed)
 
 	timelines := timeline.New(js, timeline.Config{Stream: cfg.NATSStream, SubjectPrefix: cfg.NATSSubjectPrefix}, log)
 
@@ -189,6 +190,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		Timeout: cfg.QueryTimeout, Introspection: cfg.Introspection, KeepAlive: cfg.KeepAlive,
 		Auth: authenticator(verifier), RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		MaxConnections: cfg.MaxConnections, MaxSubscriptionsPerConnection: cfg.MaxSubscriptions,
+		Extensions: metrics.graphQL(),
 	}, log)
 
 	checks := health.New(2 * time.Second)
@@ -202,7 +204,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	checks.Add("kafka", func(ctx context.Context) error { return broker.Ping(ctx, cfg.KafkaBrokers) })
 	checks.Add("order-service", func(ctx context.Context) error { return ping(ctx, cfg.OrderURL+"/healthz") })
 
-	metrics := newMetrics()
 	mux := http.NewServeMux()
 	checks.Register(mux)
 	if cfg.Profiling {
@@ -222,7 +223,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	}
 
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return httpserver.Serve(ctx, log, cfg.HTTPAddr, mux, cfg.ShutdownTimeout, ready) })
+	g.Go(func() error {
+		return httpserver.Serve(ctx, log, cfg.HTTPAddr, metrics.http.Wrap(mux), cfg.ShutdownTimeout, ready)
+	})
 	g.Go(func() error { return feed.Run(ctx) })
 	var project consumer.Handler
 	if cfg.Projector {
@@ -230,7 +233,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	}
 	if cfg.Projector && !(cfg.Mirror && cfg.OneGroup) {
 		kafka := readmodel.Kafka{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix}
-		projector, err := consumer.New(kafka.ConsumerConfig(), schema.NewCodec(schema.NewRegistry()),
+		pcfg := kafka.ConsumerConfig()
+		pcfg.Metrics = metrics.consumers
+		projector, err := consumer.New(pcfg, schema.NewCodec(schema.NewRegistry()),
 			project, log.With("component", "projector"))
 		if err != nil {
 			return fmt.Errorf("projector: %w", err)
@@ -238,7 +243,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 		g.Go(func() error { return projector.Run(ctx) })
 	}
 	if cfg.Mirror {
-		mcfg := mirror.Config{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix, Stream: stream}
+		mcfg := mirror.Config{Brokers: cfg.KafkaBrokers, TopicPrefix: cfg.TopicPrefix, Stream: stream,
+			Metrics: metrics.consumers}
 		if cfg.OneGroup {
 			mcfg.Then = project // one group mirrors each batch, then projects it
 		}

@@ -5,51 +5,85 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/orderflow/orderflow/gateway/mirror"
+	"github.com/orderflow/orderflow/gateway/statusfeed"
+	"github.com/orderflow/orderflow/platform/consumer"
+	"github.com/orderflow/orderflow/platform/metrics"
 )
 
-// metrics are the gateway's Prometheus metrics, in the text exposition
-// format. They are few, so they are written out by hand rather than through a
-// client library.
-type metrics struct {
-	mirrorLag        atomic.Int64
-	mirrorLagKnown   atomic.Bool
-	mirrorPublished  atomic.Int64
-	mirrorDuplicates atomic.Int64
+// gatewayMetrics is the gateway's registry and the series of its parts:
+// HTTP, GraphQL operations, subscriptions, its consumers (projector and
+// mirror) and the mirror's own.
+type gatewayMetrics struct {
+	reg       *metrics.Registry
+	http      *metrics.HTTP
+	consumers *consumer.Metrics
+	graphql   *operationMetrics
+
+	mirrorLag     prometheus.Gauge
+	mirrorLagOnce sync.Once // the lag is exposed once it was measured
 }
 
-func newMetrics() *metrics { return &metrics{} }
+func newMetrics(feed *statusfeed.Feed) *gatewayMetrics {
+	reg := metrics.New()
+	metrics.Register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: metrics.Namespace, Subsystem: "gateway", Name: "subscriptions_active",
+		Help: "orderStatusChanged subscriptions this gateway serves now.",
+	}, func() float64 { return float64(feed.Stats().Subscribers) }))
+	return &gatewayMetrics{
+		reg:       reg,
+		http:      metrics.NewHTTP(reg),
+		consumers: consumer.NewMetrics(reg),
+		graphql:   newOperationMetrics(reg),
+		mirrorLag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: metrics.Namespace, Subsystem: "gateway", Name: "mirror_lag_events",
+			Help: "Kafka events not yet mirrored into JetStream.",
+		}),
+	}
+}
 
-func (m *metrics) handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		if m.mirrorLagKnown.Load() {
-			fmt.Fprintf(w, "# HELP orderflow_gateway_mirror_lag_events Kafka events not yet mirrored into JetStream.\n")
-			fmt.Fprintf(w, "# TYPE orderflow_gateway_mirror_lag_events gauge\n")
-			fmt.Fprintf(w, "orderflow_gateway_mirror_lag_events %d\n", m.mirrorLag.Load())
-		}
-		fmt.Fprintf(w, "# HELP orderflow_gateway_mirror_published_total Events this gateway published into JetStream.\n")
-		fmt.Fprintf(w, "# TYPE orderflow_gateway_mirror_published_total counter\n")
-		fmt.Fprintf(w, "orderflow_gateway_mirror_published_total %d\n", m.mirrorPublished.Load())
-		fmt.Fprintf(w, "# HELP orderflow_gateway_mirror_duplicates_total Publishes JetStream recognised as duplicates (by Nats-Msg-Id).\n")
-		fmt.Fprintf(w, "# TYPE orderflow_gateway_mirror_duplicates_total counter\n")
-		fmt.Fprintf(w, "orderflow_gateway_mirror_duplicates_total %d\n", m.mirrorDuplicates.Load())
-	})
+func (m *gatewayMetrics) handler() http.Handler { return m.reg.Handler() }
+
+// graphQL returns the extensions that measure the API's operations.
+func (m *gatewayMetrics) graphQL() []graphql.HandlerExtension {
+	return []graphql.HandlerExtension{m.graphql}
+}
+
+// mirror exposes the mirror's counters, read from its stats at each scrape.
+func (m *gatewayMetrics) mirror(mi *mirror.Mirror) {
+	metrics.Register(m.reg, prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: metrics.Namespace, Subsystem: "gateway", Name: "mirror_published_total",
+		Help: "Events this gateway published into JetStream.",
+	}, func() float64 { return float64(mi.Stats().Published) }))
+	metrics.Register(m.reg, prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: metrics.Namespace, Subsystem: "gateway", Name: "mirror_duplicates_total",
+		Help: "Publishes JetStream recognised as duplicates (by Nats-Msg-Id).",
+	}, func() float64 { return float64(mi.Stats().Duplicates) }))
+}
+
+func (m *gatewayMetrics) setMirrorLag(lag int64) {
+	m.mirrorLag.Set(float64(lag))
+	m.mirrorLagOnce.Do(func() { metrics.Register(m.reg, m.mirrorLag) })
 }
 
 // lagWatch measures the mirror's lag every few seconds, for /metrics and the
 // /readyz details, so neither waits on Kafka admin calls.
 type lagWatch struct {
 	m       *mirror.Mirror
-	metrics *metrics
+	metrics *gatewayMetrics
 	log     *slog.Logger
 	last    atomic.Value // string
 }
 
-func newLagWatch(m *mirror.Mirror, mt *metrics, log *slog.Logger) *lagWatch {
+func newLagWatch(m *mirror.Mirror, mt *gatewayMetrics, log *slog.Logger) *lagWatch {
+	mt.mirror(m)
 	w := &lagWatch{m: m, metrics: mt, log: log}
 	w.last.Store("not measured yet")
 	return w
@@ -68,12 +102,8 @@ func (w *lagWatch) run(ctx context.Context) error {
 			w.last.Store("unknown: " + err.Error())
 		} else {
 			w.last.Store(fmt.Sprintf("%d events", lag))
-			w.metrics.mirrorLag.Store(lag)
-			w.metrics.mirrorLagKnown.Store(true)
+			w.metrics.setMirrorLag(lag)
 		}
-		st := w.m.Stats()
-		w.metrics.mirrorPublished.Store(st.Published)
-		w.metrics.mirrorDuplicates.Store(st.Duplicates)
 		select {
 		case <-ctx.Done():
 			return nil

@@ -16,7 +16,7 @@ import (
 )
 
 // The order service's API and profiles want the service token; the health
-// checks want none.
+// checks and the metrics want none.
 func TestTheAPINeedsTheServiceToken(t *testing.T) {
 	f := start(t, func(c *order.Config) { c.Service.Profiling = true })
 	ctx := testenv.Context(t, time.Minute)
@@ -52,6 +52,7 @@ func TestTheAPINeedsTheServiceToken(t *testing.T) {
 	withToken := &http.Client{Transport: auth.ServiceTransport(testenv.ServiceToken, nil)}
 	require.Equal(t, http.StatusOK, status(http.DefaultClient, "/healthz"))
 	require.Equal(t, http.StatusOK, status(http.DefaultClient, "/readyz"))
+	require.Equal(t, http.StatusOK, status(http.DefaultClient, "/metrics"), "Prometheus scrapes without the token")
 	require.Equal(t, http.StatusUnauthorized, status(http.DefaultClient, "/debug/pprof/"))
 	require.Equal(t, http.StatusOK, status(withToken, "/debug/pprof/"))
 	require.Equal(t, http.StatusUnauthorized, status(http.DefaultClient, "/v1/orders/"+uuid.NewString()))

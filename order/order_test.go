@@ -2,6 +2,8 @@ package order_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +25,7 @@ import (
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/consumer"
 	"github.com/orderflow/orderflow/platform/logging"
+	"github.com/orderflow/orderflow/platform/metrics/metricstest"
 	"github.com/orderflow/orderflow/platform/testenv"
 	"github.com/orderflow/orderflow/schema"
 )
@@ -202,6 +205,38 @@ func TestReactsToCaptureAndCompensation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "CANCELLED", again.Status)
 	require.Equal(t, 3, again.Version)
+
+	// Prometheus, without the service token, sees all of it: requests by
+	// route, the outbox relayed, the consumer's messages and dead letter —
+	// and no order id in any label.
+	var s metricstest.Scrape
+	testenv.Eventually(t, 15*time.Second, func() error {
+		s = metricstest.Get(t, f.base)
+		if v, _ := s.Value("orderflow_outbox_published_total"); v < 5 {
+			return fmt.Errorf("outbox published %v of the 5 events", v)
+		}
+		if _, ok := s.Value("orderflow_consumer_lag_messages", "topic", f.topics.Compensation); !ok {
+			return errors.New("the consumer's lag was not measured yet")
+		}
+		return nil
+	})
+	s.Require(t, 2, "orderflow_http_requests_total", "method", "POST", "route", "POST /v1/orders", "code", "201")
+	s.Require(t, 2, "orderflow_http_request_duration_seconds", "route", "POST /v1/orders")
+	s.Require(t, 1, "orderflow_http_requests_total", "route", "POST /v1/orders/{id}/cancel")
+	s.Require(t, 5, "orderflow_outbox_commit_to_ack_seconds")
+	s.Require(t, 1, "orderflow_outbox_relay_leader")
+	s.Require(t, 0, "orderflow_outbox_pending_rows")
+	s.Require(t, 0, "orderflow_outbox_oldest_pending_age_seconds")
+	s.Require(t, 1, "orderflow_consumer_messages_total", "topic", f.topics.Payment, "outcome", consumer.OutcomeOK)
+	s.Require(t, 3, "orderflow_consumer_messages_total", "topic", f.topics.Compensation, "outcome", consumer.OutcomeOK)
+	s.Require(t, 1, "orderflow_consumer_dead_letters_total", "reason", "permanent")
+	s.Require(t, 1, "go_goroutines")
+	s.Require(t, 0, "process_cpu_seconds_total")
+	for name := range s {
+		for _, series := range s.Series(name) {
+			require.NotContains(t, series, paid.ID, name)
+		}
+	}
 }
 
 // TestGroupCommittedCreatesFailAlone fires concurrent createOrders at the

@@ -40,7 +40,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	}
 	// The deployment shares one service token: the PSP wants the one the
 	// payment service itself is called with.
-	psp := adapters.NewPSP(cfg.PSP.URL, adapters.NewHTTPClient(cfg.Charges.Concurrency, cfg.Service.ServiceToken))
+	psp := adapters.NewPSP(cfg.PSP.URL, adapters.NewHTTPClient(cfg.Charges.Concurrency, cfg.Service.ServiceToken),
+		adapters.WithMetrics(svc.Metrics))
 	svc.Health.Add("psp", psp.Ping)
 	payments := postgres.NewPayments(postgres.NewRepository(svc.Store), cfg.Charges.SweepGrace)
 	charge := command.NewChargePayment(payments, command.NewCharger(psp, cfg.PSP.RetryPolicy(), log),

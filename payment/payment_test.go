@@ -22,6 +22,7 @@ import (
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/consumer"
 	"github.com/orderflow/orderflow/platform/logging"
+	"github.com/orderflow/orderflow/platform/metrics/metricstest"
 	"github.com/orderflow/orderflow/platform/testenv"
 	"github.com/orderflow/orderflow/schema"
 )
@@ -141,6 +142,26 @@ func TestPaymentServiceChargesEachOrderOnceAndRefunds(t *testing.T) {
 	require.True(t, charges[0].Refunded)
 	require.Len(t, charges[0].Refunds, 1)
 	require.Equal(t, p.RefundID, charges[0].Refunds[0].ID)
+
+	// Prometheus sees each PSP call by its outcome, the consumer's work and
+	// dead letter, the outbox; and the gateway's own requests by route.
+	s := metricstest.Get(t, svc.url)
+	psp := "orderflow_payment_psp_request_duration_seconds"
+	s.Require(t, 3, psp, "call", "charge", "outcome", "captured") // visa, flaky, slow (found by the retry)
+	s.Require(t, 2, psp, "call", "charge", "outcome", "declined")
+	s.Require(t, 2, psp, "call", "charge", "outcome", "unavailable") // flaky's 503s, and unavailable's
+	s.Require(t, 1, psp, "call", "charge", "outcome", "timeout")     // slow
+	s.Require(t, 1, psp, "call", "refund", "outcome", "refunded")
+	s.Require(t, 1, "orderflow_consumer_messages_total", "topic", svc.topics.Order, "outcome", consumer.OutcomeOK)
+	s.Require(t, 1, "orderflow_consumer_dead_letters_total", "topic", svc.topics.Compensation, "reason", "permanent")
+	s.Require(t, 13, "orderflow_outbox_published_total")
+	s.Require(t, 0, "process_cpu_seconds_total")
+
+	g := metricstest.Get(t, gw.URL)
+	g.Require(t, 6, "orderflow_http_requests_total", "method", "POST", "route", "POST /v1/charges")
+	g.Require(t, 1, "orderflow_http_requests_total", "route", "POST /v1/charges", "code", "503")
+	g.Require(t, 1, "orderflow_http_requests_total", "route", "POST /v1/refunds")
+	g.Require(t, 1, "go_goroutines")
 }
 
 func TestPaymentServiceHTTP(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"github.com/orderflow/orderflow/platform/auth"
 	"github.com/orderflow/orderflow/platform/health"
 	"github.com/orderflow/orderflow/platform/httpserver"
+	"github.com/orderflow/orderflow/platform/metrics"
 )
 
 // EnvPrefix prefixes every environment variable of the process.
@@ -30,8 +31,8 @@ const EnvPrefix = "PAYMENTGATEWAY_"
 
 // Config is the process's configuration, read from PAYMENTGATEWAY_* variables.
 type Config struct {
-	// HTTPAddr is loopback by default; every route but /healthz and
-	// /readyz needs the service token as well.
+	// HTTPAddr is loopback by default; every route but /healthz, /readyz
+	// and /metrics needs the service token as well.
 	HTTPAddr    string `env:"HTTP_ADDR" default:"127.0.0.1:8083"`
 	PostgresDSN string `env:"POSTGRES_DSN" default:"postgres://orderflow:orderflow@127.0.0.1:5432/orderflow_paymentgateway?sslmode=disable" secret:"true"`
 	// Latency is added to every charge and refund answer.
@@ -47,9 +48,9 @@ type Config struct {
 	// ShutdownTimeout bounds how long requests in hand may take to finish.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" default:"10s"`
 	// ServiceToken is the deployment's shared secret: every request but
-	// /healthz and /readyz must carry it as a bearer token, so that only the
-	// payment service (and the operators' tools) charge, refund or read the
-	// ledger. `make run` generates one in .data/auth/service-token.
+	// /healthz, /readyz and /metrics must carry it as a bearer token, so
+	// that only the payment service (and the operators' tools) charge,
+	// refund or read the ledger. `make run` generates one in .data/auth/service-token.
 	ServiceToken string `env:"SERVICE_TOKEN" secret:"true"`
 }
 
@@ -105,14 +106,20 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 
 	checker := health.New(2 * time.Second)
 	checker.Add("postgres", ledger.Ping)
+	reg := metrics.New()
 	handler := httpapi.NewHandler(httpapi.Options{
 		Latency:       cfg.Latency,
 		DeclineRate:   cfg.DeclineRate,
 		SlowDelay:     cfg.SlowDelay,
 		FlakyFailures: cfg.FlakyFailures,
+		Metrics:       reg.Handler(),
 	}, ledger, checker, log)
 
-	handler = auth.RequireServiceToken(cfg.ServiceToken, handler, "/healthz", "/readyz")
+	// /metrics is open like the health checks, so that Prometheus scrapes
+	// it without the service token: it holds counts and timings, no secret
+	// and no charge's data.
+	handler = auth.RequireServiceToken(cfg.ServiceToken, handler, "/healthz", "/readyz", "/metrics")
+	handler = metrics.NewHTTP(reg).Wrap(handler)
 
 	if err := httpserver.Serve(ctx, log, cfg.HTTPAddr, handler, cfg.ShutdownTimeout, ready); err != nil {
 		return fmt.Errorf("http: %w", err)

@@ -36,6 +36,8 @@ type Config struct {
 	// RetryInitial and RetryMax bound the backoff while NATS does not
 	// answer (platform/consumer's defaults if zero).
 	RetryInitial, RetryMax time.Duration
+	// Metrics receives the consumer's series (consumer.Config.Metrics).
+	Metrics *consumer.Metrics
 }
 
 func (c *Config) setDefaults() {
@@ -95,7 +97,7 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger) (*Mirror, error) 
 	}
 	cons, err := consumer.New(consumer.Config{
 		Brokers: cfg.Brokers, Group: cfg.Group, Topics: m.topics, DeadLetterTopic: topics.DeadLetter,
-		RetryInitial: cfg.RetryInitial, RetryMax: cfg.RetryMax,
+		RetryInitial: cfg.RetryInitial, RetryMax: cfg.RetryMax, Metrics: cfg.Metrics,
 	}, m.codec, m.handle, log)
 	if err != nil {
 		return nil, fmt.Errorf("mirror: %w", err)

@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/orderflow/orderflow/payment/app/command"
 	"github.com/orderflow/orderflow/paymentgateway/client"
@@ -18,11 +21,19 @@ type PSP struct {
 	client  *client.Client
 	baseURL string
 	hc      *http.Client
+	latency *prometheus.HistogramVec
 }
 
 // NewPSP returns the PSP at baseURL, called through hc.
-func NewPSP(baseURL string, hc *http.Client) *PSP {
-	return &PSP{client: client.New(baseURL, hc), baseURL: strings.TrimRight(baseURL, "/"), hc: hc}
+func NewPSP(baseURL string, hc *http.Client, opts ...PSPOption) *PSP {
+	p := &PSP{client: client.New(baseURL, hc), baseURL: strings.TrimRight(baseURL, "/"), hc: hc}
+	for _, opt := range opts {
+		opt(p)
+	}
+	if p.latency == nil {
+		p.latency = newPSPLatency(nil)
+	}
+	return p
 }
 
 // NewHTTPClient returns the HTTP client for the PSP: a keep-alive pool that
@@ -38,7 +49,15 @@ func NewHTTPClient(concurrent int, serviceToken string) *http.Client {
 }
 
 // Charge implements command.PSP.
-func (p *PSP) Charge(ctx context.Context, idempotencyKey string, req command.ChargeRequest) (command.Charge, error) {
+func (p *PSP) Charge(ctx context.Context, idempotencyKey string, req command.ChargeRequest) (charge command.Charge, err error) {
+	start := time.Now()
+	defer func() {
+		outcome := "captured"
+		if !charge.Succeeded {
+			outcome = "declined"
+		}
+		p.observe("charge", start, outcome, err)
+	}()
 	ch, err := p.client.CreateCharge(ctx, idempotencyKey, client.ChargeRequest{
 		Amount:      req.Amount,
 		Currency:    req.Currency,
@@ -53,8 +72,9 @@ func (p *PSP) Charge(ctx context.Context, idempotencyKey string, req command.Cha
 }
 
 // FindCharges implements command.PSP.
-func (p *PSP) FindCharges(ctx context.Context, reference string) ([]command.Charge, error) {
-	var out []command.Charge
+func (p *PSP) FindCharges(ctx context.Context, reference string) (out []command.Charge, err error) {
+	start := time.Now()
+	defer func() { p.observe("find_charges", start, "found", err) }()
 	for ch, err := range p.client.AllCharges(ctx, client.ListParams{Reference: reference, Limit: 100}) {
 		if err != nil {
 			return nil, classify(err)
@@ -69,7 +89,9 @@ func (p *PSP) FindCharges(ctx context.Context, reference string) ([]command.Char
 }
 
 // Refund implements command.PSP.
-func (p *PSP) Refund(ctx context.Context, idempotencyKey string, req command.RefundRequest) (command.Refund, error) {
+func (p *PSP) Refund(ctx context.Context, idempotencyKey string, req command.RefundRequest) (_ command.Refund, err error) {
+	start := time.Now()
+	defer func() { p.observe("refund", start, "refunded", err) }()
 	r, err := p.client.CreateRefund(ctx, idempotencyKey, client.RefundRequest{Charge: req.ChargeID, Amount: req.Amount})
 	if err != nil {
 		return command.Refund{}, classify(err)

@@ -29,6 +29,9 @@ type Options struct {
 	// FlakyFailures is how many attempts per idempotency key fail with 503
 	// before a tok_flaky charge goes through.
 	FlakyFailures int
+	// Metrics, if set, serves the process's Prometheus metrics at
+	// GET /metrics.
+	Metrics http.Handler
 }
 
 // Ledger is the durable state the API needs.
@@ -62,8 +65,8 @@ type api struct {
 }
 
 // NewHandler returns the processor's HTTP handler: the /v1 API, the health
-// endpoints of checker, JSON answers for unknown routes, and a log line per
-// request.
+// endpoints of checker, /metrics, JSON answers for unknown routes, and a
+// log line per request.
 func NewHandler(opts Options, ledger Ledger, checker *health.Checker, log *slog.Logger) http.Handler {
 	a := &api{opts: opts, ledger: ledger, log: log, now: time.Now}
 	mux := http.NewServeMux()
@@ -72,5 +75,8 @@ func NewHandler(opts Options, ledger Ledger, checker *health.Checker, log *slog.
 	mux.Handle("POST /v1/refunds", delayed(opts.Latency, http.HandlerFunc(a.createRefund)))
 	mux.HandleFunc("GET /v1/charges/{id}", a.getCharge)
 	mux.HandleFunc("GET /v1/charges", a.listCharges)
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics)
+	}
 	return logRequests(log, jsonRouting(mux))
 }

@@ -30,6 +30,12 @@
 // between them as members of one group would. Group then only names the
 // reader (librdkafka needs one, and the dead-letter headers carry it).
 //
+// Config.Metrics counts each message once as it is done with (ok,
+// retried, dead_lettered, skipped), times each handler call, and every few
+// seconds measures each assigned partition's lag from the last offset its
+// worker finished — so a partition stuck on a failing message shows a lag
+// that does not go down, while the others' drain.
+//
 // Pair it with the inbox package for effectively-once effects.
 package consumer
 
@@ -40,6 +46,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -156,6 +163,12 @@ type Config struct {
 	// committing offsets, and return once all of it was handled (see the
 	// package comment).
 	StopAtEnd bool
+	// Metrics receives the consumer's series; the consumers of a process
+	// share one (NewMetrics). Nil: series nobody serves.
+	Metrics *Metrics
+	// LagInterval is how often the lag of the assigned partitions is
+	// measured (one watermark query per partition). Default 5s.
+	LagInterval time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -176,6 +189,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxBatch == 0 {
 		c.MaxBatch = 256
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
+	if c.LagInterval == 0 {
+		c.LagInterval = 5 * time.Second
 	}
 }
 
@@ -202,10 +221,15 @@ type Consumer struct {
 	kc  *kafka.Consumer
 	dlq *kafka.Producer
 
-	types   map[string]bool // nil: every type
-	workers map[partition]*worker
-	ready   chan struct{}
-	once    sync.Once
+	types map[string]bool // nil: every type
+	// workers are changed by Run's goroutine only (rebalances run inside
+	// its Poll), which reads them without the lock; the lag watcher reads
+	// them under it.
+	workers   map[partition]*worker
+	workersMu sync.RWMutex
+	lagMu     sync.Mutex // orders lag gauge updates with their removal
+	ready     chan struct{}
+	once      sync.Once
 }
 
 // New connects a consumer; Run starts it.
@@ -262,6 +286,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err := c.kc.SubscribeTopics(c.cfg.Topics, c.rebalance); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
+	lagCtx, stopLag := context.WithCancel(ctx)
+	lagDone := make(chan struct{})
+	go func() {
+		defer close(lagDone)
+		c.watchLag(lagCtx)
+	}()
+	defer func() { stopLag(); <-lagDone }() // before close: it uses the consumer
 	c.log.Info("consumer started", "topics", c.cfg.Topics)
 	for ctx.Err() == nil {
 		switch ev := c.kc.Poll(100).(type) {
@@ -378,8 +409,12 @@ func (c *Consumer) startWorker(tp kafka.TopicPartition) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &worker{c: c, tp: kafka.TopicPartition{Topic: &key.topic, Partition: key.id},
-		queue: make(chan *kafka.Message, c.cfg.QueueSize), stop: cancel, done: make(chan struct{})}
+		queue: make(chan *kafka.Message, c.cfg.QueueSize), stop: cancel, done: make(chan struct{}),
+		m: c.cfg.Metrics.partition(c.cfg.Group, key.topic)}
+	w.handled.Store(-1)
+	c.workersMu.Lock()
 	c.workers[key] = w
+	c.workersMu.Unlock()
 	go w.run(ctx)
 }
 
@@ -398,10 +433,13 @@ func (c *Consumer) stopWorkers(partitions []kafka.TopicPartition) {
 		}
 		w.overflow = nil
 		stopped = append(stopped, w)
+		c.workersMu.Lock()
 		delete(c.workers, key)
+		c.workersMu.Unlock()
 	}
 	for _, w := range stopped {
 		<-w.done
+		c.forgetLag(w)
 	}
 }
 
@@ -436,6 +474,13 @@ type worker struct {
 
 	overflow []*kafka.Message
 	paused   bool
+
+	m partitionMetrics
+	// handled is the offset after the last message done with (handled,
+	// skipped or dead-lettered), -1 before the first: the lag is measured
+	// from it.
+	handled   atomic.Int64
+	forgotten bool // the lag gauge was removed (guarded by Consumer.lagMu)
 }
 
 // offer queues m if there is room.
@@ -510,6 +555,9 @@ func (w *worker) processBatch(ctx context.Context, ms []*kafka.Message) bool {
 			wanted = append(wanted, m)
 		}
 	}
+	if skipped := len(ms) - len(wanted); skipped > 0 {
+		w.m.skipped.Add(float64(skipped))
+	}
 	switch len(wanted) {
 	case 0:
 		w.store(last)
@@ -533,6 +581,7 @@ func (w *worker) processBatch(ctx context.Context, ms []*kafka.Message) bool {
 		c.log.DebugContext(ctx, "batch failed, handling its messages one by one", "messages", len(msgs), "err", err)
 		return w.oneByOne(ctx, wanted, last)
 	}
+	w.m.ok.Add(float64(len(msgs)))
 	w.store(last)
 	return true
 }
@@ -569,7 +618,7 @@ func (w *worker) process(ctx context.Context, m *kafka.Message) bool {
 	c := w.c
 	msg, err := w.decode(m)
 	if err != nil {
-		return w.deadLetter(ctx, m, fmt.Sprintf("undecodable: %v", err))
+		return w.deadLetter(ctx, m, reasonUndecodable, fmt.Sprintf("undecodable: %v", err))
 	}
 	env := msg.Envelope
 	hctx := logging.With(context.WithoutCancel(ctx),
@@ -580,11 +629,21 @@ func (w *worker) process(ctx context.Context, m *kafka.Message) bool {
 	for attempt := 1; ; attempt++ {
 		err := w.handle(hctx, []Message{msg})
 		if err == nil {
+			if attempt == 1 {
+				w.m.ok.Inc()
+			} else {
+				w.m.retried.Inc()
+			}
 			break
 		}
 		if IsPermanent(err) {
-			return w.deadLetter(ctx, m, err.Error())
+			reason := reasonPermanent
+			if errors.Is(err, errPanicked) {
+				reason = reasonPanic
+			}
+			return w.deadLetter(ctx, m, reason, err.Error())
 		}
+		w.m.retries.Inc()
 		c.log.WarnContext(hctx, "handler failed, will retry", "attempt", attempt, "retry_in", delay.String(), "err", err)
 		if !backoff.Sleep(ctx, backoff.Jitter(delay)) {
 			return false
@@ -595,15 +654,22 @@ func (w *worker) process(ctx context.Context, m *kafka.Message) bool {
 	return true
 }
 
+// errPanicked is the cause of the permanent error a handler's panic becomes.
+var errPanicked = errors.New("handler panicked")
+
 // handle runs the handler once, turning a panic into a permanent error so a
-// bug in one handler cannot kill the process in a loop.
+// bug in one handler cannot kill the process in a loop. It times the call:
+// one observation per call, not per message, keeps the hot path cheap.
 func (w *worker) handle(ctx context.Context, msgs []Message) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, w.c.cfg.HandlerTimeout)
 	defer cancel()
+	start := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
-			err = Permanent(fmt.Errorf("handler panicked: %v", r))
+			err = Permanent(fmt.Errorf("%w: %v", errPanicked, r))
 		}
+		w.m.duration.Observe(time.Since(start).Seconds())
+		w.m.batch.Observe(float64(len(msgs)))
 	}()
 	return w.c.handler(ctx, msgs)
 }
@@ -612,6 +678,7 @@ func (w *worker) store(m *kafka.Message) {
 	if w.c.cfg.StopAtEnd { // nothing is committed
 		return
 	}
+	w.handled.Store(int64(m.TopicPartition.Offset) + 1)
 	if _, err := w.c.kc.StoreMessage(m); err != nil {
 		// The partition was revoked meanwhile; the next owner redelivers,
 		// and the inbox makes that harmless.
@@ -620,8 +687,9 @@ func (w *worker) store(m *kafka.Message) {
 }
 
 // deadLetter publishes m to the dead-letter topic and stores its offset once
-// Kafka acknowledged it. It retries until acknowledged or stopped.
-func (w *worker) deadLetter(ctx context.Context, m *kafka.Message, reason string) bool {
+// Kafka acknowledged it. It retries until acknowledged or stopped. kind is
+// the reason's label in the dead-letter series.
+func (w *worker) deadLetter(ctx context.Context, m *kafka.Message, kind, reason string) bool {
 	c := w.c
 	headers := append([]kafka.Header(nil), m.Headers...)
 	headers = append(headers,
@@ -643,6 +711,7 @@ func (w *worker) deadLetter(ctx context.Context, m *kafka.Message, reason string
 			if dm, ok := (<-delivery).(*kafka.Message); ok && dm.TopicPartition.Error == nil {
 				c.log.Error("message dead-lettered", "reason", reason, "topic", *m.TopicPartition.Topic,
 					"partition", m.TopicPartition.Partition, "offset", m.TopicPartition.Offset)
+				w.m.deadLetter(kind)
 				w.store(m)
 				return true
 			} else if ok {

@@ -49,6 +49,7 @@ func (r *Relay) recover(ctx context.Context) error {
 	}
 	if n := tag.RowsAffected(); n > 0 {
 		r.recovered.Add(n)
+		r.cfg.Metrics.recovered.Add(float64(n))
 		r.log.Info("outbox rows already in Kafka were not sent again", "rows", n)
 	}
 	return nil

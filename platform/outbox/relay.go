@@ -17,6 +17,12 @@
 // the order their reports come and a partition's reports come in order — and
 // deletes the rows whose event ids it finds there instead of sending them
 // again.
+//
+// Config.Metrics has the relay's series: rows published and the time from
+// each row's creation to Kafka's acknowledgement (observed as reports
+// come, nothing queried), whether this relay is the active one, and the
+// outbox's depth and oldest row, measured by one cheap query every few
+// seconds rather than on any event's path.
 package outbox
 
 import (
@@ -53,6 +59,11 @@ type Config struct {
 	// message before the session gives up and starts over (recovering what
 	// was delivered after all).
 	DeliveryTimeout time.Duration
+	// Metrics receives the relay's series. Nil: series nobody serves.
+	Metrics *Metrics
+	// MeasureInterval is how often the outbox's depth and oldest row are
+	// measured for Metrics. Default 5s.
+	MeasureInterval time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -74,6 +85,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.DeliveryTimeout == 0 {
 		c.DeliveryTimeout = 30 * time.Second
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics(nil)
+	}
+	if c.MeasureInterval == 0 {
+		c.MeasureInterval = 5 * time.Second
 	}
 }
 
@@ -104,6 +121,12 @@ func New(cfg Config, pool *pgxpool.Pool, log *slog.Logger) *Relay {
 
 // Run relays until ctx is done. It returns nil on a graceful stop.
 func (r *Relay) Run(ctx context.Context) error {
+	measured := make(chan struct{})
+	go func() {
+		defer close(measured)
+		r.measure(ctx)
+	}()
+	defer func() { <-measured }()
 	delay := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := r.lead(ctx)
@@ -146,6 +169,8 @@ func (r *Relay) lead(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	r.log.Info("became the active relay")
+	r.cfg.Metrics.leader.Set(1)
+	defer r.cfg.Metrics.leader.Set(0)
 
 	delay := 100 * time.Millisecond
 	for ctx.Err() == nil {
@@ -168,7 +193,10 @@ func (r *Relay) lead(ctx context.Context) error {
 var errLockLost = errors.New("lost the relay lock connection")
 
 type row struct {
-	id      int64
+	id int64
+	// created is when the row was inserted, on this process's clock: its
+	// age by the database's clock, subtracted from the time of the fetch.
+	created time.Time
 	eventID string
 	topic   string
 	key     string

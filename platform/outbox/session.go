@@ -162,6 +162,12 @@ func (s *session) publish(ctx context.Context) error {
 	return nil
 }
 
+// sent is what a delivery report brings back of its row.
+type sent struct {
+	id      int64
+	created time.Time
+}
+
 func (s *session) produce(rows []row) error {
 	s.unfinished.Add(int64(len(rows)))
 	for _, rw := range rows {
@@ -175,7 +181,7 @@ func (s *session) produce(rows []row) error {
 			Key:            []byte(rw.key),
 			Value:          rw.payload,
 			Headers:        headers,
-			Opaque:         rw.id,
+			Opaque:         sent{id: rw.id, created: rw.created},
 		}, s.deliveries)
 		if err != nil {
 			return fmt.Errorf("produce: %w", err)
@@ -244,7 +250,10 @@ func (s *session) acknowledge(ctx context.Context) error {
 			if m.TopicPartition.Error != nil {
 				return fmt.Errorf("delivery: %w", m.TopicPartition.Error)
 			}
-			ids = append(ids, m.Opaque.(int64))
+			row := m.Opaque.(sent)
+			s.relay.cfg.Metrics.published.Inc()
+			s.relay.cfg.Metrics.latency.Observe(time.Since(row.created).Seconds())
+			ids = append(ids, row.id)
 			if due == nil {
 				due = time.After(deleteDelay)
 			}
@@ -279,15 +288,17 @@ func (s *session) delete(ctx context.Context, ids []int64) error {
 
 // fetchSQL returns up to $4 rows in id order: those in the open gaps ($2,
 // $3: their bounds) and those above the cursor ($1), with the statement's
-// snapshot's xmin, which says when a gap can be closed. One row of NULLs when the
+// snapshot's xmin, which says when a gap can be closed, and each row's age
+// in microseconds by the database's clock. One row of NULLs when the
 // outbox has nothing to send.
 const fetchSQL = `
-SELECT snap.xmin, o.id, o.event_id::text, o.topic, o.key, o.payload, o.headers
+SELECT snap.xmin, o.id, o.event_id::text, o.topic, o.key, o.payload, o.headers,
+       (extract(epoch FROM now() - o.created_at) * 1000000)::bigint
 FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) snap
 LEFT JOIN LATERAL (
-    (SELECT id, event_id, topic, key, payload, headers FROM outbox WHERE id > $1 ORDER BY id LIMIT $4)
+    (SELECT id, event_id, topic, key, payload, headers, created_at FROM outbox WHERE id > $1 ORDER BY id LIMIT $4)
     UNION ALL
-    (SELECT o.id, o.event_id, o.topic, o.key, o.payload, o.headers
+    (SELECT o.id, o.event_id, o.topic, o.key, o.payload, o.headers, o.created_at
        FROM unnest($2::bigint[], $3::bigint[]) AS g(lo, hi)
        JOIN outbox o ON o.id BETWEEN g.lo AND g.hi)
     ORDER BY id LIMIT $4
@@ -296,6 +307,7 @@ LEFT JOIN LATERAL (
 // fetch reads the next rows to send and moves ahead past them.
 func (r *Relay) fetch(ctx context.Context, ahead *gaps, limit int) ([]row, error) {
 	los, his := ahead.bounds()
+	fetched := time.Now()
 	rows, err := r.pool.Query(ctx, fetchSQL, ahead.cursor, los, his, limit)
 	if err != nil {
 		return nil, fmt.Errorf("fetch: %w", err)
@@ -309,17 +321,18 @@ func (r *Relay) fetch(ctx context.Context, ahead *gaps, limit int) ([]row, error
 	for rows.Next() {
 		var (
 			rw                  row
-			id                  *int64
+			id, ageMicros       *int64
 			eventID, topic, key *string
 			headers             []byte
 		)
-		if err := rows.Scan(&xmin, &id, &eventID, &topic, &key, &rw.payload, &headers); err != nil {
+		if err := rows.Scan(&xmin, &id, &eventID, &topic, &key, &rw.payload, &headers, &ageMicros); err != nil {
 			return nil, fmt.Errorf("fetch: %w", err)
 		}
 		if id == nil {
 			continue // the one row of an empty outbox: just the snapshot
 		}
 		rw.id, rw.eventID, rw.topic, rw.key = *id, *eventID, *topic, *key
+		rw.created = fetched.Add(-time.Duration(*ageMicros) * time.Microsecond)
 		if err := json.Unmarshal(headers, &rw.headers); err != nil {
 			return nil, fmt.Errorf("fetch: headers of row %d: %w", rw.id, err)
 		}

@@ -1,7 +1,7 @@
 // Package service assembles what every event-sourced orderflow service runs:
 // a Postgres pool with its migrations applied, the event store, the outbox
-// relay, an optional Kafka consumer, and an HTTP server with /healthz and
-// /readyz. A service's main wires its own domain into a Service and calls
+// relay, an optional Kafka consumer, and an HTTP server with /healthz,
+// /readyz and the Prometheus metrics at /metrics. A service's main wires its own domain into a Service and calls
 // Run; the plumbing is the same everywhere and lives here once.
 package service
 
@@ -24,6 +24,7 @@ import (
 	"github.com/orderflow/orderflow/platform/health"
 	"github.com/orderflow/orderflow/platform/httpserver"
 	"github.com/orderflow/orderflow/platform/inbox"
+	"github.com/orderflow/orderflow/platform/metrics"
 	"github.com/orderflow/orderflow/platform/outbox"
 	"github.com/orderflow/orderflow/platform/pgmigrate"
 	"github.com/orderflow/orderflow/schema"
@@ -34,8 +35,8 @@ import (
 // are PREFIX_HTTP_ADDR, PREFIX_POSTGRES_DSN and so on.
 type Config struct {
 	// HTTPAddr is where the service's HTTP API listens; every service's
-	// default is a loopback address. Every route but /healthz and /readyz
-	// needs the service token as well.
+	// default is a loopback address. Every route but /healthz, /readyz and
+	// /metrics needs the service token as well.
 	HTTPAddr     string `env:"HTTP_ADDR"`
 	PostgresDSN  string `env:"POSTGRES_DSN" secret:"true"`
 	KafkaBrokers string `env:"KAFKA_BROKERS" default:"127.0.0.1:9092"`
@@ -52,7 +53,7 @@ type Config struct {
 	// Profiling mounts Go's profiles at /debug/pprof/ (off by default).
 	Profiling bool `env:"PPROF" default:"false"`
 	// ServiceToken is the secret the deployment's services share: every
-	// request but /healthz and /readyz must carry it as a bearer token
+	// request but /healthz, /readyz and /metrics must carry it as a bearer token
 	// (auth.RequireServiceToken), and the service sends it on its own calls
 	// to the others. `make run` generates one in .data/auth/service-token.
 	ServiceToken string `env:"SERVICE_TOKEN" secret:"true"`
@@ -93,13 +94,18 @@ type Service struct {
 	Health *health.Checker
 	// Topics are the topic names of this deployment.
 	Topics schema.Topics
-	// Mux serves /healthz and /readyz; a service adds its own routes. Run
-	// serves it behind the service token, bar the two health checks.
+	// Mux serves /healthz, /readyz and /metrics; a service adds its own
+	// routes. Run serves it behind the service token, bar those three.
 	Mux *http.ServeMux
+	// Metrics is the process's registry, served at GET /metrics: it holds
+	// the HTTP, outbox and consumer series, and a service adds its own.
+	Metrics *metrics.Registry
 
-	cfg       Config
-	relay     *outbox.Relay
-	consumers []*consumer.Consumer
+	cfg             Config
+	relay           *outbox.Relay
+	consumers       []*consumer.Consumer
+	consumerMetrics *consumer.Metrics
+	httpMetrics     *metrics.HTTP
 }
 
 // Open connects to Postgres, applies the event store's and inbox's
@@ -125,18 +131,23 @@ func Open(ctx context.Context, name string, cfg Config, log *slog.Logger, migrat
 
 	codec := schema.NewCodec(schema.NewRegistry())
 	topics := schema.TopicsWithPrefix(cfg.TopicPrefix)
-	relay := outbox.New(outbox.Config{Brokers: cfg.KafkaBrokers}, pool, log)
+	reg := metrics.New()
+	relay := outbox.New(outbox.Config{Brokers: cfg.KafkaBrokers, Metrics: outbox.NewMetrics(reg)}, pool, log)
 	s := &Service{
-		Name:   name,
-		Log:    log,
-		Pool:   pool,
-		Store:  eventstore.New(pool, codec, eventstore.WithTopics(topics.For), eventstore.WithLocalRelay(relay)),
-		Topics: topics,
-		Codec:  codec,
-		Health: health.New(2 * time.Second),
-		Mux:    http.NewServeMux(),
-		cfg:    cfg,
-		relay:  relay,
+		Name:    name,
+		Log:     log,
+		Pool:    pool,
+		Store:   eventstore.New(pool, codec, eventstore.WithTopics(topics.For), eventstore.WithLocalRelay(relay)),
+		Topics:  topics,
+		Codec:   codec,
+		Health:  health.New(2 * time.Second),
+		Mux:     http.NewServeMux(),
+		Metrics: reg,
+		cfg:     cfg,
+		relay:   relay,
+
+		consumerMetrics: consumer.NewMetrics(reg),
+		httpMetrics:     metrics.NewHTTP(reg),
 	}
 	if err := s.ensureTopics(ctx); err != nil {
 		// Not fatal: the relay and consumers wait for Kafka and its topics.
@@ -145,6 +156,7 @@ func Open(ctx context.Context, name string, cfg Config, log *slog.Logger, migrat
 	s.Health.Add("postgres", pool.Ping)
 	s.Health.Add("kafka", func(ctx context.Context) error { return broker.Ping(ctx, cfg.KafkaBrokers) })
 	s.Health.Register(s.Mux)
+	s.Mux.Handle("GET /metrics", reg.Handler())
 	if cfg.Profiling {
 		httpserver.MountProfiling(s.Mux)
 	}
@@ -164,6 +176,7 @@ func (s *Service) Consume(topics []string, handler consumer.Handler, opts ...Con
 		Group:           group,
 		Topics:          topics,
 		DeadLetterTopic: s.Topics.DeadLetter,
+		Metrics:         s.consumerMetrics,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
@@ -202,8 +215,11 @@ func (s *Service) Run(ctx context.Context, ready chan<- net.Addr, tasks ...Task)
 	defer s.Pool.Close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		handler := auth.RequireServiceToken(s.cfg.ServiceToken, s.Mux, "/healthz", "/readyz")
-		return httpserver.Serve(ctx, s.Log, s.cfg.HTTPAddr, handler, s.cfg.ShutdownWait, ready)
+		// /metrics is open like the health checks, so that Prometheus
+		// scrapes it without the service token: it holds counts and
+		// timings, no secret and no order's data.
+		handler := auth.RequireServiceToken(s.cfg.ServiceToken, s.Mux, "/healthz", "/readyz", "/metrics")
+		return httpserver.Serve(ctx, s.Log, s.cfg.HTTPAddr, s.httpMetrics.Wrap(handler), s.cfg.ShutdownWait, ready)
 	})
 	g.Go(func() error { return s.relay.Run(ctx) })
 	g.Go(func() error { return s.Store.RunNotifier(ctx) })

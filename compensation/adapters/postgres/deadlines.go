@@ -124,3 +124,17 @@ func (d *Deadlines) Pending(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// Overdue counts the sagas whose payment deadline passed more than grace
+// ago, by the database's clock, and is still stored: sagas neither paid
+// nor cancelled that the poller has not fired. The due_at index answers
+// it by reading the overdue rows only.
+func (d *Deadlines) Overdue(ctx context.Context, grace time.Duration) (int, error) {
+	var n int
+	if err := d.sagas.repo.Store().Pool().QueryRow(ctx,
+		`SELECT count(*) FROM deadlines WHERE due_at < now() - make_interval(secs => $1)`,
+		grace.Seconds()).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count overdue deadlines: %w", err)
+	}
+	return n, nil
+}

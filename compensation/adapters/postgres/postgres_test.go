@@ -273,3 +273,40 @@ func TestDeadlinesDropARowThatCannotFire(t *testing.T) {
 	require.False(t, ok, "the stale row is deleted")
 	require.Equal(t, []string{schema.TypeSagaStarted, schema.TypeSagaSettled}, f.types(t, orderID))
 }
+
+// TestDeadlinesCountTheOverdue checks the count behind the gauge of sagas
+// past their deadline: deadlines passed by more than the grace, until they
+// fire.
+func TestDeadlinesCountTheOverdue(t *testing.T) {
+	f := newFixture(t)
+	ctx := testenv.Context(t, time.Minute)
+	now := time.Now()
+	f.startSaga(t, uuid.NewString(), now.Add(-time.Minute))   // due 59 s ago
+	f.startSaga(t, uuid.NewString(), now.Add(-5*time.Second)) // due 4 s ago
+	f.startSaga(t, uuid.NewString(), now.Add(30*time.Second)) // due in half a minute
+
+	for _, tt := range []struct {
+		grace time.Duration
+		want  int
+	}{
+		{grace: 10 * time.Second, want: 1},
+		{grace: time.Second, want: 2},
+		{grace: 2 * time.Minute, want: 0},
+	} {
+		t.Run(tt.grace.String(), func(t *testing.T) {
+			n, err := f.deadlines.Overdue(ctx, tt.grace)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, n)
+		})
+	}
+
+	fire := command.NewFireDeadlineHandler()
+	fired, err := f.deadlines.FireDue(ctx, time.Now(), 10, func(ctx context.Context, sagas command.Sagas, orderID string) error {
+		return fire.Handle(ctx, sagas, command.FireDeadline{OrderID: orderID, Now: time.Now()})
+	})
+	require.NoError(t, err)
+	require.Equal(t, 2, fired)
+	n, err := f.deadlines.Overdue(ctx, 0)
+	require.NoError(t, err)
+	require.Zero(t, n, "a fired deadline is no longer overdue")
+}

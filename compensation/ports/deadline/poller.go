@@ -2,7 +2,8 @@
 // of active sagas and hands each due one to the FireDeadline use case.
 // Polling a table rather than holding timers in memory is what makes a
 // deadline survive a restart, and the row locks make several replicas share
-// the work without firing one deadline twice.
+// the work without firing one deadline twice. OverdueWatch counts, for
+// Prometheus, the deadlines that stay unfired long after they passed.
 package deadline
 
 import (
