@@ -11,6 +11,7 @@ export KAFKA_BROKERS ?= 127.0.0.1:9092
 export PG_ADMIN_DSN  ?= postgres://orderflow:orderflow@127.0.0.1:5432/postgres?sslmode=disable
 export REDIS_ADDR    ?= 127.0.0.1:6379
 export NATS_URL      ?= nats://127.0.0.1:4222
+export JAEGER_QUERY_URL ?= http://127.0.0.1:16686
 
 .PHONY: help
 help: ## list the targets

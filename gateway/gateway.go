@@ -26,7 +26,6 @@ import (
 	"github.com/orderflow/orderflow/gateway/readmodel"
 	"github.com/orderflow/orderflow/gateway/statusfeed"
 	"github.com/orderflow/orderflow/gateway/timeline"
-	"github.com/orderflow/orderflow/gateway/tracecontext"
 	"github.com/orderflow/orderflow/graph"
 	orderclient "github.com/orderflow/orderflow/order/client"
 	"github.com/orderflow/orderflow/platform/auth"
@@ -35,6 +34,7 @@ import (
 	"github.com/orderflow/orderflow/platform/envconfig"
 	"github.com/orderflow/orderflow/platform/health"
 	"github.com/orderflow/orderflow/platform/httpserver"
+	"github.com/orderflow/orderflow/platform/tracing"
 	"github.com/orderflow/orderflow/schema"
 )
 
@@ -172,7 +172,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	store := readmodel.NewStore(rdb, cfg.RedisPrefix)
 	cmds := commands.New(cfg.OrderURL, &http.Client{
 		Timeout:   cfg.QueryTimeout,
-		Transport: tracecontext.Transport(auth.ServiceTransport(cfg.ServiceToken, orderclient.NewTransport())),
+		Transport: tracing.Transport(auth.ServiceTransport(cfg.ServiceToken, orderclient.NewTransport())),
 	})
 	known := statusfeed.ExistsFunc(func(ctx context.Context, id string) (bool, error) {
 		if ok, err := store.Exists(ctx, id); err == nil && ok {
@@ -209,7 +209,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	if cfg.Profiling {
 		httpserver.MountProfiling(mux)
 	}
-	mux.Handle("/graphql", tracecontext.Middleware(api)) // a client's trace continues into the order service
+	mux.Handle("/graphql", api)
 	mux.Handle("GET /metrics", metrics.handler())
 	if cfg.GraphiQL {
 		if !graphiql.Built() {
@@ -224,7 +224,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		return httpserver.Serve(ctx, log, cfg.HTTPAddr, metrics.http.Wrap(mux), cfg.ShutdownTimeout, ready)
+		return httpserver.Serve(ctx, log, cfg.HTTPAddr, metrics.http.Wrap(tracing.Handler(mux)), cfg.ShutdownTimeout, ready)
 	})
 	g.Go(func() error { return feed.Run(ctx) })
 	var project consumer.Handler

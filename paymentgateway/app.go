@@ -24,6 +24,7 @@ import (
 	"github.com/orderflow/orderflow/platform/health"
 	"github.com/orderflow/orderflow/platform/httpserver"
 	"github.com/orderflow/orderflow/platform/metrics"
+	"github.com/orderflow/orderflow/platform/tracing"
 )
 
 // EnvPrefix prefixes every environment variable of the process.
@@ -119,7 +120,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	// it without the service token: it holds counts and timings, no secret
 	// and no charge's data.
 	handler = auth.RequireServiceToken(cfg.ServiceToken, handler, "/healthz", "/readyz", "/metrics")
-	handler = metrics.NewHTTP(reg).Wrap(handler)
+	handler = metrics.NewHTTP(reg).Wrap(tracing.Handler(handler))
 
 	if err := httpserver.Serve(ctx, log, cfg.HTTPAddr, handler, cfg.ShutdownTimeout, ready); err != nil {
 		return fmt.Errorf("http: %w", err)

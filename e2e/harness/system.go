@@ -28,7 +28,8 @@ import (
 type Options struct {
 	// PaymentTimeout is the payment deadline (COMPENSATION_PAYMENT_TIMEOUT).
 	PaymentTimeout time.Duration
-	// Env adds or overrides environment variables, e.g. "PAYMENT_PSP_ATTEMPTS=3".
+	// Env adds or overrides environment variables, e.g. "PAYMENT_PSP_ATTEMPTS=3";
+	// OTEL_* ones go to every process.
 	Env []string
 	// SecondGateway starts another gateway replica, "gateway2", sharing
 	// the first one's Redis keys, JetStream stream and consumer groups.
@@ -128,7 +129,7 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 				prefix+"GRAPHIQL_TOKEN="+s.Token(s.GraphiQLCustomer, false))
 		}
 		for _, e := range opts.Env {
-			if strings.HasPrefix(e, prefix) {
+			if strings.HasPrefix(e, prefix) || strings.HasPrefix(e, "OTEL_") {
 				env = append(env, e)
 			}
 		}

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/orderflow/orderflow/gateway/tracecontext"
 	"github.com/orderflow/orderflow/graph/model"
+	"github.com/orderflow/orderflow/platform/tracing"
 	"github.com/orderflow/orderflow/schema"
 )
 
@@ -32,7 +32,7 @@ func FromEvents(envs []schema.Envelope) []*model.TimelineEntry {
 		if e.CausationID != "" {
 			entry.CausationID = new(e.CausationID)
 		}
-		if id, ok := tracecontext.TraceID(e.TraceParent); ok {
+		if id := tracing.TraceID(e.TraceParent); id != "" {
 			entry.TraceID = &id
 		}
 		if i > 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/orderflow/orderflow/order/app"
 	"github.com/orderflow/orderflow/order/app/command"
 	"github.com/orderflow/orderflow/order/domain"
+	"github.com/orderflow/orderflow/platform/tracing"
 )
 
 // maxBody bounds a command's body: 100 items fit easily.
@@ -51,7 +52,7 @@ func (h *HTTP) create(w http.ResponseWriter, r *http.Request) {
 		},
 		IdempotencyKey: req.IdempotencyKey,
 		RequestID:      requestID(r),
-		TraceParent:    r.Header.Get("traceparent"),
+		TraceParent:    tracing.TraceParent(r.Context()),
 	})
 	if err != nil {
 		h.fail(w, r, err)
@@ -70,7 +71,7 @@ func (h *HTTP) cancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o, err := h.app.Commands.CancelOrder.Do(r.Context(), command.CancelOrder{
-		OrderID: id, Note: req.Reason, RequestID: requestID(r), TraceParent: r.Header.Get("traceparent"),
+		OrderID: id, Note: req.Reason, RequestID: requestID(r), TraceParent: tracing.TraceParent(r.Context()),
 	})
 	if err != nil {
 		h.fail(w, r, err)

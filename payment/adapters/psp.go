@@ -14,6 +14,7 @@ import (
 	"github.com/orderflow/orderflow/payment/app/command"
 	"github.com/orderflow/orderflow/paymentgateway/client"
 	"github.com/orderflow/orderflow/platform/auth"
+	"github.com/orderflow/orderflow/platform/tracing"
 )
 
 // PSP is the payment gateway, as the use cases' command.PSP.
@@ -45,7 +46,7 @@ func NewHTTPClient(concurrent int, serviceToken string) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = max(concurrent, 64)
 	t.MaxIdleConnsPerHost = max(concurrent, 64)
-	return &http.Client{Transport: auth.ServiceTransport(serviceToken, t)}
+	return &http.Client{Transport: tracing.Transport(auth.ServiceTransport(serviceToken, t))}
 }
 
 // Charge implements command.PSP.

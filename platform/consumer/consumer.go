@@ -262,7 +262,7 @@ func New(cfg Config, codec *schema.Codec, handler Handler, log *slog.Logger) (*C
 		}
 	}
 	return &Consumer{
-		cfg: cfg, codec: codec, handler: handler, types: types,
+		cfg: cfg, codec: codec, handler: traced(cfg.Group, handler), types: types,
 		log:     log.With("consumer_group", cfg.Group),
 		kc:      kc,
 		dlq:     dlq,

@@ -10,9 +10,13 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orderflow/orderflow/platform/broker"
+	"github.com/orderflow/orderflow/platform/tracing"
+	"github.com/orderflow/orderflow/schema"
 )
 
 // session is one producer's life: recover, then three loops until an error
@@ -176,6 +180,9 @@ func (s *session) produce(rows []row) error {
 			headers[i] = kafka.Header{Key: h.Key, Value: []byte(h.Value)}
 		}
 		topic := rw.topic
+		if tracing.On() {
+			headers = publishSpan(topic, headers)
+		}
 		err := s.producer.Produce(&kafka.Message{
 			TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
 			Key:            []byte(rw.key),
@@ -189,6 +196,31 @@ func (s *session) produce(rows []row) error {
 	}
 	return nil
 }
+
+// publishSpan records the relay's publish of one event as a producer
+// span, the child of the trace the event was stored in (its traceparent
+// header), and makes the message carry the span instead: the consumers'
+// spans are its children. The span ends when the message is handed to the
+// producer; the delivery's latency is in the outbox's metrics.
+func publishSpan(topic string, headers []kafka.Header) []kafka.Header {
+	m := &kafka.Message{Headers: headers}
+	carrier := tracing.KafkaHeaders{Message: m}
+	parent := carrier.Get(schema.HeaderTraceParent)
+	if parent == "" {
+		return headers // an event stored outside any trace starts none here
+	}
+	ctx, span := publishTracer.Start(tracing.WithTraceParent(context.Background(), parent), "publish "+carrier.Get(schema.HeaderEventType),
+		trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+			attribute.String("messaging.system", "kafka"),
+			attribute.String("messaging.destination.name", topic),
+			attribute.String("orderflow.event.id", carrier.Get(schema.HeaderEventID)),
+		))
+	carrier.Set(schema.HeaderTraceParent, tracing.TraceParent(ctx))
+	span.End()
+	return m.Headers
+}
+
+var publishTracer = tracing.Tracer("outbox")
 
 // drainTimeout bounds how long a graceful stop waits for the rows in flight
 // to be acknowledged and deleted; what is left is recovered by the next

@@ -27,6 +27,7 @@ import (
 	"github.com/orderflow/orderflow/platform/metrics"
 	"github.com/orderflow/orderflow/platform/outbox"
 	"github.com/orderflow/orderflow/platform/pgmigrate"
+	"github.com/orderflow/orderflow/platform/tracing"
 	"github.com/orderflow/orderflow/schema"
 )
 
@@ -219,7 +220,7 @@ func (s *Service) Run(ctx context.Context, ready chan<- net.Addr, tasks ...Task)
 		// scrapes it without the service token: it holds counts and
 		// timings, no secret and no order's data.
 		handler := auth.RequireServiceToken(s.cfg.ServiceToken, s.Mux, "/healthz", "/readyz", "/metrics")
-		return httpserver.Serve(ctx, s.Log, s.cfg.HTTPAddr, s.httpMetrics.Wrap(handler), s.cfg.ShutdownWait, ready)
+		return httpserver.Serve(ctx, s.Log, s.cfg.HTTPAddr, s.httpMetrics.Wrap(tracing.Handler(handler)), s.cfg.ShutdownWait, ready)
 	})
 	g.Go(func() error { return s.relay.Run(ctx) })
 	g.Go(func() error { return s.Store.RunNotifier(ctx) })

@@ -23,6 +23,8 @@ const (
 	defaultKafka       = "127.0.0.1:9092"
 	defaultRedis       = "127.0.0.1:6379"
 	defaultNATS        = "nats://127.0.0.1:4222"
+	defaultJaegerQuery = "http://127.0.0.1:16686"
+	defaultOTLP        = "http://127.0.0.1:4318"
 )
 
 // ServiceToken is the service token of the services tests start in-process:
@@ -48,6 +50,13 @@ func RedisAddr() string { return env("REDIS_ADDR", defaultRedis) }
 
 // NATSURL is the URL of the local NATS server.
 func NATSURL() string { return env("NATS_URL", defaultNATS) }
+
+// JaegerQueryURL is the base URL of the local Jaeger's query API.
+func JaegerQueryURL() string { return env("JAEGER_QUERY_URL", defaultJaegerQuery) }
+
+// OTLPEndpoint is where processes under test export their spans (the
+// local Jaeger's OTLP/HTTP receiver).
+func OTLPEndpoint() string { return env("OTEL_EXPORTER_OTLP_ENDPOINT", defaultOTLP) }
 
 // UniqueName returns prefix followed by a random suffix: a fresh name for a
 // database, topic or consumer group that no other test run shares.

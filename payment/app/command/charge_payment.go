@@ -10,6 +10,7 @@ import (
 
 	"github.com/orderflow/orderflow/payment/domain"
 	"github.com/orderflow/orderflow/platform/groupcommit"
+	"github.com/orderflow/orderflow/platform/tracing"
 	"github.com/orderflow/orderflow/schema"
 )
 
@@ -115,6 +116,8 @@ func (h *ChargePayment) Handle(ctx context.Context, o Owed) error {
 		return nil
 	}
 	defer done()
+	// The PSP call continues the trace of what made the payment owed.
+	ctx = tracing.WithTraceParent(ctx, o.Cause.TraceParent)
 	outcome, err := h.charger.Charge(ctx, o.Payment)
 	if err != nil {
 		return fmt.Errorf("charge: %w", err)
