@@ -26,19 +26,23 @@ bash scripts/browser.sh >/dev/null # Chromium renders the PNG
 # stale says whether a service runs a binary other than bin/<service> as
 # built now (go build replaces the file, so the running process keeps the
 # old inode).
+# A service that exports traces is stale too: the benchmark measures the
+# system without tracing (ORDERFLOW_TRACING=off below), so that its figures
+# compare across runs.
 stale() {
   local svc=$1 pid
   [[ -f "$RUN/$svc.pid" ]] || return 1
   pid=$(cat "$RUN/$svc.pid")
   kill -0 "$pid" 2>/dev/null || return 1
-  ! [[ /proc/$pid/exe -ef "$ROOT/bin/$svc" ]]
+  ! [[ /proc/$pid/exe -ef "$ROOT/bin/$svc" ]] || tr '\0' '\n' <"/proc/$pid/environ" | grep -q '^OTEL_EXPORTER_OTLP_ENDPOINT='
 }
+export ORDERFLOW_TRACING=off
 
 run_locked() {
   bash scripts/run.sh build
   local restart=0
   for svc in "${SERVICES[@]}"; do
-    if stale "$svc"; then say "$svc runs an older build"; restart=1; fi
+    if stale "$svc"; then say "$svc runs an older build, or exports traces"; restart=1; fi
   done
   if ((restart)); then
     say "restarting the services on the current build"

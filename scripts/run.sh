@@ -95,6 +95,13 @@ auth_env() {
   export GATEWAY_GRAPHIQL="${GATEWAY_GRAPHIQL:-true}" GATEWAY_INTROSPECTION="${GATEWAY_INTROSPECTION:-true}"
   DEMO_TOKEN=$("$BIN/token" -dir "$AUTH" -customer "$DEMO_CUSTOMER" -ttl 168h)
   export GATEWAY_GRAPHIQL_TOKEN="${GATEWAY_GRAPHIQL_TOKEN:-$DEMO_TOKEN}"
+  # Traces go to the Jaeger of scripts/infra.sh, unless ORDERFLOW_TRACING=off
+  # (make bench measures without them).
+  if [[ ${ORDERFLOW_TRACING:-on} != off ]]; then
+    export OTEL_EXPORTER_OTLP_ENDPOINT="${OTEL_EXPORTER_OTLP_ENDPOINT:-http://127.0.0.1:4318}"
+  else
+    unset OTEL_EXPORTER_OTLP_ENDPOINT
+  fi
 }
 
 cmd_start() {
@@ -110,6 +117,9 @@ cmd_start() {
   say "GraphiQL's headers pane holds a token of the demo customer $DEMO_CUSTOMER, valid 7 days:"
   echo "  Authorization: Bearer $DEMO_TOKEN"
   say "more tokens: bin/token -customer <uuid> [-admin] [-ttl 1h]"
+  if [[ -n ${OTEL_EXPORTER_OTLP_ENDPOINT:-} ]]; then
+    say "traces: Jaeger's query API at http://127.0.0.1:16686/api/traces/<trace id> (an order's trace id: orderTimeline's traceId)"
+  fi
 }
 
 cmd_stop() {
