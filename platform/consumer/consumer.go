@@ -54,6 +54,7 @@ import (
 	"github.com/orderflow/orderflow/platform/backoff"
 	"github.com/orderflow/orderflow/platform/broker"
 	"github.com/orderflow/orderflow/platform/logging"
+	"github.com/orderflow/orderflow/platform/tracing"
 	"github.com/orderflow/orderflow/schema"
 )
 
@@ -621,7 +622,7 @@ func (w *worker) process(ctx context.Context, m *kafka.Message) bool {
 		return w.deadLetter(ctx, m, reasonUndecodable, fmt.Sprintf("undecodable: %v", err))
 	}
 	env := msg.Envelope
-	hctx := logging.With(context.WithoutCancel(ctx),
+	hctx := logging.With(tracing.WithTraceParent(context.WithoutCancel(ctx), traceParentOf(msg)),
 		"order_id", env.CorrelationID, "correlation_id", env.CorrelationID,
 		"event_id", env.ID, "event_type", env.Type)
 

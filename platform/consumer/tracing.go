@@ -12,6 +12,17 @@ import (
 	"github.com/orderflow/orderflow/schema"
 )
 
+// traceParentOf is the trace a message continues: its traceparent header
+// (the relay's publish span), else the event's own.
+func traceParentOf(msg Message) string {
+	for _, hd := range msg.Headers {
+		if hd.Key == schema.HeaderTraceParent && hd.Value != "" {
+			return hd.Value
+		}
+	}
+	return msg.Envelope.TraceParent
+}
+
 // traced wraps h so that each message is handled in a consumer span, the
 // child of the span that published it (the traceparent header, else the
 // event's own). The message h sees carries that span as its envelope's
@@ -27,13 +38,7 @@ func traced(group string, h Handler) Handler {
 		spanned := make([]Message, len(msgs))
 		spans := make([]trace.Span, len(msgs))
 		for i, msg := range msgs {
-			parent := msg.Envelope.TraceParent
-			for _, hd := range msg.Headers {
-				if hd.Key == schema.HeaderTraceParent && hd.Value != "" {
-					parent = hd.Value
-				}
-			}
-			spanCtx, span := tracer.Start(tracing.WithTraceParent(ctx, parent), "consume "+msg.Envelope.Type,
+			spanCtx, span := tracer.Start(tracing.WithTraceParent(ctx, traceParentOf(msg)), "consume "+msg.Envelope.Type,
 				trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(
 					attribute.String("messaging.system", "kafka"),
 					attribute.String("messaging.destination.name", msg.Topic),

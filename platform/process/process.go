@@ -27,8 +27,16 @@ type RunFunc[C any] func(ctx context.Context, cfg C, log *slog.Logger, ready cha
 
 // Main runs a service from main(): defaults overridden by the environment
 // variables under envPrefix, then run. It does not return.
+//
+// <envPrefix>LOG_LEVEL sets the level of its log (debug, info, warn, error;
+// default info).
 func Main[C any](service, envPrefix string, defaults C, run RunFunc[C]) {
-	log := logging.New(os.Stdout, service, slog.LevelInfo)
+	level, err := logging.ParseLevel(os.Getenv(envPrefix + "LOG_LEVEL"))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %sLOG_LEVEL: %v\n", service, envPrefix, err)
+		os.Exit(1)
+	}
+	log := logging.New(os.Stdout, service, level)
 	if err := start(log, service, envPrefix, defaults, run); err != nil {
 		log.Error(service+" failed", "err", err)
 		os.Exit(1)
