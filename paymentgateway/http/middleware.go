@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/orderflow/orderflow/paymentgateway/idempotency"
+	"github.com/orderflow/orderflow/platform/httpserver"
 )
 
 // sleep waits d, or less if ctx ends first (the caller gave up).
@@ -58,38 +59,16 @@ func (w *delayWriter) Write(b []byte) (int, error) {
 
 func (w *delayWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// statusWriter remembers the status code written, for the request log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 // logRequests writes one line per request.
 func logRequests(log *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := httpserver.NewStatusWriter(w)
 		h.ServeHTTP(sw, r)
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status),
+			slog.Int("status", sw.Status()),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 		}
 		if key := r.Header.Get(idempotency.Header); key != "" {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/orderflow/orderflow/platform/httpserver"
 )
 
 // HTTP is the series of an HTTP server: requests answered and how long
@@ -45,16 +47,13 @@ func NewHTTP(reg prometheus.Registerer) *HTTP {
 func (m *HTTP) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := httpserver.NewStatusWriter(w)
 		next.ServeHTTP(sw, r)
 		route := r.Pattern
 		if route == "" {
 			route = Unmatched
 		}
-		status := sw.status
-		if status == 0 {
-			status = http.StatusOK // nothing written: net/http answers 200
-		}
+		status := sw.Status()
 		method, code := methodLabel(r.Method), strconv.Itoa(status)
 		m.requests.WithLabelValues(method, route, code).Inc()
 		// A websocket's "request" lasts as long as the connection: its
@@ -74,35 +73,3 @@ func methodLabel(method string) string {
 	}
 	return "OTHER"
 }
-
-// statusWriter remembers the status code of the answer. Unwrap lets
-// http.ResponseController and websocket libraries reach the connection
-// (Hijack, deadlines) underneath.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 || w.status < 200 && w.status != http.StatusSwitchingProtocols {
-		w.status = status // informational answers (103) precede the real one
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush passes a flush on, for handlers that check for http.Flusher
-// instead of using an http.ResponseController.
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/orderflow/orderflow/platform/httpserver"
 )
 
 // Handler continues the trace of an incoming request (its traceparent
@@ -39,7 +41,7 @@ func Handler(next http.Handler) http.Handler {
 		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
 		defer span.End()
-		sw := &statusRecorder{ResponseWriter: w}
+		sw := httpserver.NewStatusWriter(w)
 		inner := r.WithContext(ctx)
 		next.ServeHTTP(sw, inner)
 		r.Pattern = inner.Pattern // for the handlers around this one (metrics)
@@ -51,9 +53,9 @@ func Handler(next http.Handler) http.Handler {
 			span.SetName(name)
 			span.SetAttributes(attribute.String("http.route", inner.Pattern))
 		}
-		span.SetAttributes(attribute.Int("http.response.status_code", sw.code()))
-		if sw.code() >= 500 {
-			span.SetStatus(codes.Error, http.StatusText(sw.code()))
+		span.SetAttributes(attribute.Int("http.response.status_code", sw.Status()))
+		if sw.Status() >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(sw.Status()))
 		}
 	})
 }
@@ -109,42 +111,4 @@ func (t transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, err
-}
-
-// statusRecorder remembers the status code a handler wrote. It passes
-// Unwrap on, so http.ResponseController (a websocket's hijack, deadlines)
-// reaches the real writer.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// Flush passes a flush on, for handlers that check for http.Flusher.
-func (s *statusRecorder) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (s *statusRecorder) code() int {
-	if s.status == 0 {
-		return http.StatusOK
-	}
-	return s.status
 }
