@@ -268,3 +268,20 @@ func sampleTimeline() []*model.TimelineEntry {
 			OccurredAt: created.Add(12500 * time.Microsecond), CausationID: &createdID, TraceID: &trace, SincePreviousMs: &gap},
 	}
 }
+
+// notInReadModel empties the read model: only the order service knows the
+// orders (one placed a moment ago).
+func notInReadModel(a *api) { a.orders.orders = nil }
+
+// ownedBy makes every order the order service knows customer's, and none
+// known to the read model.
+func ownedBy(customer string) func(*api) {
+	return func(a *api) {
+		a.orders.orders = nil
+		a.cmds.orderFunc = func(_ context.Context, id string) (*model.Order, error) {
+			o := sampleOrder(id)
+			o.CustomerID = customer
+			return o, nil
+		}
+	}
+}

@@ -25,17 +25,6 @@ const sampleTimelineJSON = `{"orderTimeline":[
 func TestOrderTimelineIsTheCallers(t *testing.T) {
 	t.Parallel()
 	const unknownID = "00000000-0000-4000-8000-000000000000"
-	notInReadModel := func(a *api) { a.orders.orders = nil }
-	ownedBy := func(customer string) func(*api) {
-		return func(a *api) {
-			a.orders.orders = nil
-			a.cmds.orderFunc = func(_ context.Context, id string) (*model.Order, error) {
-				o := sampleOrder(id)
-				o.CustomerID = customer
-				return o, nil
-			}
-		}
-	}
 	tests := []struct {
 		name          string
 		authorization string
