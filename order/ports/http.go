@@ -15,6 +15,7 @@ import (
 	"github.com/orderflow/orderflow/order/app"
 	"github.com/orderflow/orderflow/order/app/command"
 	"github.com/orderflow/orderflow/order/domain"
+	"github.com/orderflow/orderflow/platform/httpserver"
 	"github.com/orderflow/orderflow/platform/tracing"
 )
 
@@ -58,7 +59,7 @@ func (h *HTTP) create(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, view(o))
+	httpserver.WriteJSON(w, http.StatusCreated, view(o))
 }
 
 func (h *HTTP) cancel(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +78,7 @@ func (h *HTTP) cancel(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, view(o))
+	httpserver.WriteJSON(w, http.StatusOK, view(o))
 }
 
 func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +91,7 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, view(o))
+	httpserver.WriteJSON(w, http.StatusOK, view(o))
 }
 
 func (h *HTTP) orderID(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -178,12 +179,6 @@ func requestID(r *http.Request) string {
 	return uuid.NewString()
 }
 
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
-}
-
 func writeError(w http.ResponseWriter, status int, detail api.ErrorDetail) {
-	writeJSON(w, status, api.ErrorBody{Error: detail})
+	httpserver.WriteJSON(w, status, api.ErrorBody{Error: detail})
 }

@@ -1,7 +1,6 @@
 package ports
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 	"github.com/orderflow/orderflow/payment/app"
 	"github.com/orderflow/orderflow/payment/app/query"
 	"github.com/orderflow/orderflow/payment/domain"
+	"github.com/orderflow/orderflow/platform/httpserver"
 )
 
 // HTTPServer serves the payment API: GET /v1/payments/{orderId}.
@@ -61,7 +61,7 @@ func (s HTTPServer) getPayment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", "Something went wrong on our side; retry.")
 		return
 	}
-	writeJSON(w, http.StatusOK, render(p))
+	httpserver.WriteJSON(w, http.StatusOK, render(p))
 }
 
 func render(p query.Payment) paymentJSON {
@@ -75,11 +75,5 @@ func render(p query.Payment) paymentJSON {
 func writeError(w http.ResponseWriter, status int, code, message string) {
 	var body errorJSON
 	body.Error.Code, body.Error.Message = code, message
-	writeJSON(w, status, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
+	httpserver.WriteJSON(w, status, body)
 }

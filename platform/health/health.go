@@ -5,10 +5,11 @@ package health
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/orderflow/orderflow/platform/httpserver"
 )
 
 // Check reports whether one dependency answers.
@@ -45,7 +46,7 @@ func (c *Checker) AddDetail(name string, detail func() any) {
 // Register mounts /healthz and /readyz on mux.
 func (c *Checker) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		httpserver.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", c.readyz)
 }
@@ -107,11 +108,5 @@ func (c *Checker) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 		body["details"] = details
 	}
-	writeJSON(w, status, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
+	httpserver.WriteJSON(w, status, body)
 }

@@ -4,13 +4,13 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/orderflow/orderflow/compensation/app/query"
+	"github.com/orderflow/orderflow/platform/httpserver"
 )
 
 // SagaQuery answers for one order's saga.
@@ -49,12 +49,12 @@ func getSaga(sagas SagaQuery, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, err := sagas.Handle(r.Context(), r.PathValue("orderId"))
 		if errors.Is(err, query.ErrNotFound) {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no saga has started for this order"})
+			httpserver.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no saga has started for this order"})
 			return
 		}
 		if err != nil {
 			log.ErrorContext(r.Context(), "get saga", "err", err)
-			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "could not load the saga"})
+			httpserver.WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "could not load the saga"})
 			return
 		}
 		body := Saga{
@@ -72,12 +72,6 @@ func getSaga(sagas SagaQuery, log *slog.Logger) http.HandlerFunc {
 		if s.Captured {
 			body.Capture = &Capture{PaymentID: s.Capture.PaymentID, ChargeID: s.Capture.ChargeID, Amount: s.Capture.Amount}
 		}
-		writeJSON(w, http.StatusOK, body)
+		httpserver.WriteJSON(w, http.StatusOK, body)
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, body any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
 }
