@@ -3,7 +3,8 @@
 // to the order service, answers queries from the Redis read models that its
 // projector builds from Kafka, mirrors every event into NATS JetStream, and
 // serves subscriptions from that mirror — so any number of gateway replicas
-// can run side by side.
+// can run side by side. Admins triage the messages the services' consumers
+// set aside through the same API (package deadletters).
 package gateway
 
 import (
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orderflow/orderflow/gateway/commands"
+	"github.com/orderflow/orderflow/gateway/deadletters"
 	"github.com/orderflow/orderflow/gateway/graphiql"
 	"github.com/orderflow/orderflow/gateway/mirror"
 	"github.com/orderflow/orderflow/gateway/readmodel"
@@ -34,6 +36,7 @@ import (
 	"github.com/orderflow/orderflow/platform/envconfig"
 	"github.com/orderflow/orderflow/platform/health"
 	"github.com/orderflow/orderflow/platform/httpserver"
+	"github.com/orderflow/orderflow/platform/parking"
 	"github.com/orderflow/orderflow/platform/tracing"
 	"github.com/orderflow/orderflow/schema"
 )
@@ -45,14 +48,18 @@ const EnvPrefix = "GATEWAY_"
 type Config struct {
 	// HTTPAddr is loopback by default; set 0.0.0.0:8080 (or a host's
 	// address) to serve other machines.
-	HTTPAddr     string `env:"HTTP_ADDR" default:"127.0.0.1:8080"`
-	OrderURL     string `env:"ORDER_URL" default:"http://127.0.0.1:8081"`
-	KafkaBrokers string `env:"KAFKA_BROKERS" default:"127.0.0.1:9092"`
-	TopicPrefix  string `env:"TOPIC_PREFIX"`
-	RedisAddr    string `env:"REDIS_ADDR" default:"127.0.0.1:6379"`
-	RedisPrefix  string `env:"REDIS_PREFIX" default:"orderflow:"`
-	NATSURL      string `env:"NATS_URL" default:"nats://127.0.0.1:4222"`
-	NATSStream   string `env:"NATS_STREAM" default:"ORDERFLOW_EVENTS"`
+	HTTPAddr string `env:"HTTP_ADDR" default:"127.0.0.1:8080"`
+	OrderURL string `env:"ORDER_URL" default:"http://127.0.0.1:8081"`
+	// PaymentURL and CompensationURL, with OrderURL, are the services
+	// whose dead letters the gateway triages (each serves its own).
+	PaymentURL      string `env:"PAYMENT_URL" default:"http://127.0.0.1:8082"`
+	CompensationURL string `env:"COMPENSATION_URL" default:"http://127.0.0.1:8084"`
+	KafkaBrokers    string `env:"KAFKA_BROKERS" default:"127.0.0.1:9092"`
+	TopicPrefix     string `env:"TOPIC_PREFIX"`
+	RedisAddr       string `env:"REDIS_ADDR" default:"127.0.0.1:6379"`
+	RedisPrefix     string `env:"REDIS_PREFIX" default:"orderflow:"`
+	NATSURL         string `env:"NATS_URL" default:"nats://127.0.0.1:4222"`
+	NATSStream      string `env:"NATS_STREAM" default:"ORDERFLOW_EVENTS"`
 	// NATSSubjectPrefix isolates a deployment's subjects on a shared NATS.
 	NATSSubjectPrefix string `env:"NATS_SUBJECT_PREFIX"`
 
@@ -76,7 +83,7 @@ type Config struct {
 	// AuthLeeway tolerates clock skew between the issuer and the gateway.
 	AuthLeeway time.Duration `env:"AUTH_LEEWAY" default:"30s"`
 	// ServiceToken is the internal services' shared token, sent to the
-	// order service.
+	// order service and to the services' dead-letter triage.
 	ServiceToken string `env:"SERVICE_TOKEN" secret:"true"`
 
 	// Per-customer rate limit (requests per second, burst), and the caps
@@ -115,6 +122,7 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	var errs []error
 	for name, v := range map[string]string{"HTTP_ADDR": c.HTTPAddr, "ORDER_URL": c.OrderURL,
+		"PAYMENT_URL": c.PaymentURL, "COMPENSATION_URL": c.CompensationURL,
 		"KAFKA_BROKERS": c.KafkaBrokers, "REDIS_ADDR": c.RedisAddr, "NATS_URL": c.NATSURL, "NATS_STREAM": c.NATSStream} {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s%s is required", EnvPrefix, name))
@@ -184,8 +192,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	metrics := newMetrics(feed)
 
 	timelines := timeline.New(js, timeline.Config{Stream: cfg.NATSStream, SubjectPrefix: cfg.NATSSubjectPrefix}, log)
+	triage := newTriage(cfg)
 
-	api := graph.NewHandler(graph.NewResolver(feed.RecordCreates(cmds), store, feed, timelines), graph.Options{
+	api := graph.NewHandler(graph.NewResolver(feed.RecordCreates(cmds), store, feed, timelines, triage), graph.Options{
 		MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, MaxBodyBytes: cfg.MaxBodyBytes,
 		Timeout: cfg.QueryTimeout, Introspection: cfg.Introspection, KeepAlive: cfg.KeepAlive,
 		Auth: authenticator(verifier), RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
@@ -262,6 +271,21 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready chan<- net.Add
 	err = g.Wait()
 	log.Info("gateway stopped", "err", err)
 	return err
+}
+
+// newTriage returns the dead-letter triage over the services that have
+// dead letters. It is not a readiness check: the API serves orders while
+// one of them is down, and a list then says which one.
+func newTriage(cfg Config) *deadletters.Triage {
+	hc := &http.Client{
+		Timeout:   cfg.QueryTimeout,
+		Transport: tracing.Transport(auth.ServiceTransport(cfg.ServiceToken, nil)),
+	}
+	return deadletters.New(
+		parking.NewClient("order", cfg.OrderURL, hc),
+		parking.NewClient("payment", cfg.PaymentURL, hc),
+		parking.NewClient("compensation", cfg.CompensationURL, hc),
+	)
 }
 
 // authenticator lets the API check customer tokens with v.

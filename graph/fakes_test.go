@@ -3,6 +3,8 @@ package graph_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,7 +16,8 @@ import (
 )
 
 // The API layer is the unit under test: these fakes stand in for the
-// gateway's command client, read models, status feed and token verifier.
+// gateway's command client, read models, status feed, dead-letter triage
+// and token verifier.
 
 type fakeCommands struct {
 	mu         sync.Mutex
@@ -283,5 +286,163 @@ func ownedBy(customer string) func(*api) {
 			o.CustomerID = customer
 			return o, nil
 		}
+	}
+}
+
+// fakeDeadLetters stands in for the gateway's fan-out over the services'
+// triage APIs: it holds letters in the merged order, and its cursor is the
+// position after a letter in that order ("at:<n>"). It records every call
+// as a line ("replay payment:42 by <actor>").
+type fakeDeadLetters struct {
+	mu      sync.Mutex
+	letters []*model.DeadLetter
+	calls   []string
+	queries []model.DeadLetterQuery
+	// err, if set, is what every call returns.
+	err error
+}
+
+func newFakeDeadLetters(letters ...*model.DeadLetter) *fakeDeadLetters {
+	return &fakeDeadLetters{letters: letters}
+}
+
+func (f *fakeDeadLetters) Services() []string { return []string{"order", "payment", "compensation"} }
+
+func (f *fakeDeadLetters) record(call string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+	return f.err
+}
+
+func (f *fakeDeadLetters) List(_ context.Context, q model.DeadLetterQuery) (*model.DeadLetterConnection, error) {
+	f.mu.Lock()
+	f.queries = append(f.queries, q)
+	f.mu.Unlock()
+	if err := f.record("list"); err != nil {
+		return nil, err
+	}
+	start := 0
+	if q.After != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(q.After, "at:"))
+		if err != nil || !strings.HasPrefix(q.After, "at:") {
+			return nil, model.BadInput("after", "after must be a cursor of deadLetters")
+		}
+		start = n
+	}
+	conn := &model.DeadLetterConnection{Edges: []*model.DeadLetterEdge{}, PageInfo: &model.PageInfo{}}
+	i := start
+	for ; i < len(f.letters) && len(conn.Edges) < q.First; i++ {
+		l := f.letters[i]
+		if q.Service != "" && l.Service != q.Service || q.State != "" && l.State != q.State {
+			continue
+		}
+		copied := *l
+		copied.Audit = nil // a list's letters come without their trail
+		conn.Edges = append(conn.Edges, &model.DeadLetterEdge{Cursor: "at:" + strconv.Itoa(i+1), Node: &copied})
+	}
+	conn.PageInfo.HasNextPage = i < len(f.letters)
+	if len(conn.Edges) > 0 {
+		conn.PageInfo.EndCursor = &conn.Edges[len(conn.Edges)-1].Cursor
+	}
+	return conn, nil
+}
+
+func (f *fakeDeadLetters) find(ref model.DeadLetterRef) *model.DeadLetter {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, l := range f.letters {
+		if l.Ref() == ref {
+			return l
+		}
+	}
+	return nil
+}
+
+func (f *fakeDeadLetters) Get(_ context.Context, ref model.DeadLetterRef) (*model.DeadLetter, error) {
+	if err := f.record("get " + ref.String()); err != nil {
+		return nil, err
+	}
+	return f.find(ref), nil
+}
+
+func (f *fakeDeadLetters) Replay(_ context.Context, ref model.DeadLetterRef, actor string) (*model.DeadLetter, error) {
+	if err := f.record("replay " + ref.String() + " by " + actor); err != nil {
+		return nil, err
+	}
+	l := f.find(ref)
+	if l == nil {
+		return nil, model.NotFound("dead letter " + ref.String() + " does not exist")
+	}
+	copied := *l
+	copied.State = model.DeadLetterStateReplaying
+	copied.Audit = nil // as if the service's answer had no trail
+	return &copied, nil
+}
+
+func (f *fakeDeadLetters) ReplayAll(_ context.Context, sel model.DeadLetterSelection, actor string) (int, error) {
+	if err := f.record(fmt.Sprintf("replay all %+v by %s", sel, actor)); err != nil {
+		return 0, err
+	}
+	return 3, nil
+}
+
+func (f *fakeDeadLetters) Discard(_ context.Context, ref model.DeadLetterRef, actor, note string) (*model.DeadLetter, error) {
+	if err := f.record("discard " + ref.String() + " by " + actor + ": " + note); err != nil {
+		return nil, err
+	}
+	l := f.find(ref)
+	if l == nil {
+		return nil, model.NotFound("dead letter " + ref.String() + " does not exist")
+	}
+	copied := *l
+	copied.State = model.DeadLetterStateDiscarded
+	return &copied, nil
+}
+
+func (f *fakeDeadLetters) recorded() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+func (f *fakeDeadLetters) lastQuery() model.DeadLetterQuery {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.queries[len(f.queries)-1]
+}
+
+// sampleDeadLetters are three letters of the three services, in the
+// merged order: an event the payment service parked because the PSP timed
+// out, one the order service parked behind an earlier one of the same
+// order, and a discarded compensation dead letter that is not JSON.
+func sampleDeadLetters() []*model.DeadLetter {
+	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	text := func(s string) *string { return &s }
+	order := orderID
+	return []*model.DeadLetter{
+		{
+			ID: "payment:7", Service: "payment", Number: 7, Kind: model.DeadLetterKindParked, State: model.DeadLetterStateWaiting,
+			Reason: "psp: timeout after 3 attempts", Attempts: 3, ConsumerGroup: "payment", Topic: "orders", Partition: 1,
+			Offset: "4294967301", Key: orderID, OrderID: &order, EventID: text("e1000000-0000-4000-8000-000000000001"),
+			EventType: text("order.created.v1"), Event: text(`{"type":"order.created.v1"}`), ParkedAt: at, UpdatedAt: at,
+			Audit: []*model.DeadLetterAuditEntry{{At: at, Action: "parked", Actor: "payment"}},
+		},
+		{
+			ID: "order:3", Service: "order", Number: 3, Kind: model.DeadLetterKindParked, State: model.DeadLetterStateWaiting,
+			Reason: "waits behind parked message 2", Attempts: 0, ConsumerGroup: "order", Topic: "payments", Partition: 0,
+			Offset: "12", Key: orderID, OrderID: &order, ParkedAt: at.Add(time.Second), UpdatedAt: at.Add(time.Second),
+			Audit: []*model.DeadLetterAuditEntry{{At: at.Add(time.Second), Action: "parked", Actor: "order"}},
+		},
+		{
+			ID: "compensation:1", Service: "compensation", Number: 1, Kind: model.DeadLetterKindDeadLetter,
+			State: model.DeadLetterStateDiscarded, Reason: "decode: not an envelope", Attempts: 1, ConsumerGroup: "compensation",
+			Topic: "payments", Partition: 2, Offset: "0", Value: text("garbage"), ParkedAt: at.Add(2 * time.Second),
+			UpdatedAt: at.Add(time.Hour),
+			Audit: []*model.DeadLetterAuditEntry{
+				{At: at.Add(2 * time.Second), Action: "dead_lettered", Actor: "compensation"},
+				{At: at.Add(time.Hour), Action: "discarded", Actor: adminID, Note: text("a test message")},
+			},
+		},
 	}
 }

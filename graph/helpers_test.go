@@ -29,7 +29,9 @@ type api struct {
 	feed   *fakeFeed
 	// timelines holds the sample order's timeline.
 	timelines *fakeTimelines
-	log       *logBuffer
+	// deadLetters holds sampleDeadLetters.
+	deadLetters *fakeDeadLetters
+	log         *logBuffer
 }
 
 // newAPI starts the handler with opts; change() may adjust the fakes first.
@@ -37,11 +39,12 @@ type api struct {
 func newAPI(t *testing.T, opts graph.Options, change ...func(*api)) *api {
 	t.Helper()
 	a := &api{
-		cmds:      &fakeCommands{},
-		orders:    &fakeOrders{orders: map[string]*model.Order{orderID: sampleOrder(orderID)}},
-		feed:      newFakeFeed(),
-		timelines: &fakeTimelines{},
-		log:       &logBuffer{},
+		cmds:        &fakeCommands{},
+		orders:      &fakeOrders{orders: map[string]*model.Order{orderID: sampleOrder(orderID)}},
+		feed:        newFakeFeed(),
+		timelines:   &fakeTimelines{},
+		deadLetters: newFakeDeadLetters(sampleDeadLetters()...),
+		log:         &logBuffer{},
 	}
 	for _, c := range change {
 		c(a)
@@ -50,7 +53,7 @@ func newAPI(t *testing.T, opts graph.Options, change ...func(*api)) *api {
 		opts.Auth = fakeAuth{}
 	}
 	log := slog.New(slog.NewTextHandler(a.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := graph.NewHandler(graph.NewResolver(a.cmds, a.orders, a.feed, a.timelines), opts, log)
+	h := graph.NewHandler(graph.NewResolver(a.cmds, a.orders, a.feed, a.timelines, a.deadLetters), opts, log)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	a.url = srv.URL

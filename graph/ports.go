@@ -1,7 +1,7 @@
 // Package graph is orderflow's public GraphQL API: the schema, the code gqlgen
 // generates from it, and the resolvers. Resolvers depend only on the small
 // interfaces below, which the gateway implements (command client, Redis read
-// models, NATS status feed); resolver.go is the one place they are injected.
+// models, NATS status feed, the services' dead-letter triage); resolver.go is the one place they are injected.
 package graph
 
 import (
@@ -41,4 +41,30 @@ type StatusFeed interface {
 // caller's.
 type Timelines interface {
 	Timeline(ctx context.Context, orderID string) ([]*model.TimelineEntry, error)
+}
+
+// DeadLetters triages the messages the services' Kafka consumers set aside
+// (see model.DeadLetter), over every service that has them. The resolvers
+// have checked that the caller is an admin, that a ref's or a selection's
+// service is one of Services, and the page size. Errors are *model.Error
+// where the client can act on them: UNAVAILABLE naming a service that
+// cannot be reached, NOT_FOUND for an unknown letter, CONFLICT for one
+// that is not waiting.
+type DeadLetters interface {
+	// Services names the services with letters, as ids and the service
+	// argument name them.
+	Services() []string
+	// List returns the page of letters q selects after q.After, which is
+	// a cursor the same List returned (BAD_USER_INPUT if it is not one).
+	List(ctx context.Context, q model.DeadLetterQuery) (*model.DeadLetterConnection, error)
+	// Get returns one letter with its audit trail, (nil, nil) if its
+	// service has no such letter.
+	Get(ctx context.Context, ref model.DeadLetterRef) (*model.DeadLetter, error)
+	// Replay asks for a waiting letter to be replayed and returns it.
+	Replay(ctx context.Context, ref model.DeadLetterRef, actor string) (*model.DeadLetter, error)
+	// ReplayAll asks for every waiting letter sel selects to be replayed
+	// and returns how many that was.
+	ReplayAll(ctx context.Context, sel model.DeadLetterSelection, actor string) (int, error)
+	// Discard gives up on a waiting letter, noting why, and returns it.
+	Discard(ctx context.Context, ref model.DeadLetterRef, actor, note string) (*model.DeadLetter, error)
 }

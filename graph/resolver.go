@@ -12,16 +12,17 @@ import (
 // Resolver is the root resolver. This is the one place its dependencies are
 // injected; the per-field resolvers in schema.resolvers.go only use them.
 type Resolver struct {
-	cmds      Commands
-	orders    Orders
-	feed      StatusFeed
-	timelines Timelines
+	cmds        Commands
+	orders      Orders
+	feed        StatusFeed
+	timelines   Timelines
+	deadLetters DeadLetters
 }
 
 // NewResolver returns the root resolver over the gateway's command client,
-// read models, status feed and saga timelines.
-func NewResolver(cmds Commands, orders Orders, feed StatusFeed, timelines Timelines) *Resolver {
-	return &Resolver{cmds: cmds, orders: orders, feed: feed, timelines: timelines}
+// read models, status feed, saga timelines and dead-letter triage.
+func NewResolver(cmds Commands, orders Orders, feed StatusFeed, timelines Timelines, deadLetters DeadLetters) *Resolver {
+	return &Resolver{cmds: cmds, orders: orders, feed: feed, timelines: timelines, deadLetters: deadLetters}
 }
 
 // owns reports whether p may read o: its own order, or any as an admin. A

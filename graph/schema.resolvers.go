@@ -12,6 +12,21 @@ import (
 	"github.com/orderflow/orderflow/graph/model"
 )
 
+// Audit is the resolver for the audit field.
+func (r *deadLetterResolver) Audit(ctx context.Context, obj *model.DeadLetter) ([]*model.DeadLetterAuditEntry, error) {
+	if obj.Audit != nil {
+		return obj.Audit, nil
+	}
+	l, err := r.deadLetters.Get(ctx, obj.Ref())
+	if err != nil {
+		return nil, err
+	}
+	if l == nil || l.Audit == nil {
+		return []*model.DeadLetterAuditEntry{}, nil
+	}
+	return l.Audit, nil
+}
+
 // CreateOrder is the resolver for the createOrder field.
 func (r *mutationResolver) CreateOrder(ctx context.Context, input model.CreateOrderInput) (*model.Order, error) {
 	p, err := caller(ctx)
@@ -49,6 +64,54 @@ func (r *mutationResolver) CancelOrder(ctx context.Context, id string, reason *s
 		return nil, model.OrderNotFound(id)
 	}
 	return r.cmds.CancelOrder(ctx, id, reason)
+}
+
+// ReplayDeadLetter is the resolver for the replayDeadLetter field.
+func (r *mutationResolver) ReplayDeadLetter(ctx context.Context, id string) (*model.DeadLetter, error) {
+	p, err := triager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := r.deadLetterRef("id", id)
+	if err != nil {
+		return nil, err
+	}
+	return r.deadLetters.Replay(ctx, ref, p.Customer)
+}
+
+// ReplayDeadLetters is the resolver for the replayDeadLetters field.
+func (r *mutationResolver) ReplayDeadLetters(ctx context.Context, filter model.DeadLetterFilter) (*model.ReplayDeadLettersResult, error) {
+	p, err := triager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	service, err := r.deadLetterService("filter.service", filter.Service)
+	if err != nil {
+		return nil, err
+	}
+	sel := model.DeadLetterSelection{Service: service, Topic: deref(filter.Topic), Reason: deref(filter.Reason), Kind: deref(filter.Kind)}
+	n, err := r.deadLetters.ReplayAll(ctx, sel, p.Customer)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ReplayDeadLettersResult{Count: n}, nil
+}
+
+// DiscardDeadLetter is the resolver for the discardDeadLetter field.
+func (r *mutationResolver) DiscardDeadLetter(ctx context.Context, id string, note string) (*model.DeadLetter, error) {
+	p, err := triager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := r.deadLetterRef("id", id)
+	if err != nil {
+		return nil, err
+	}
+	note, err = discardNote(note)
+	if err != nil {
+		return nil, err
+	}
+	return r.deadLetters.Discard(ctx, ref, p.Customer, note)
 }
 
 // Order is the resolver for the order field.
@@ -108,6 +171,37 @@ func (r *queryResolver) OrderTimeline(ctx context.Context, id string) ([]*model.
 	return entries, nil
 }
 
+// DeadLetters is the resolver for the deadLetters field.
+func (r *queryResolver) DeadLetters(ctx context.Context, first *int, after *string, service *string, topic *string, reason *string, kind *model.DeadLetterKind, state *model.DeadLetterState) (*model.DeadLetterConnection, error) {
+	if _, err := triager(ctx); err != nil {
+		return nil, err
+	}
+	n, err := deadLetterPageSize(first)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := r.deadLetterService("service", service)
+	if err != nil {
+		return nil, err
+	}
+	return r.deadLetters.List(ctx, model.DeadLetterQuery{
+		DeadLetterSelection: model.DeadLetterSelection{Service: svc, Topic: deref(topic), Reason: deref(reason), Kind: deref(kind)},
+		State:               deref(state), First: n, After: deref(after),
+	})
+}
+
+// DeadLetter is the resolver for the deadLetter field.
+func (r *queryResolver) DeadLetter(ctx context.Context, id string) (*model.DeadLetter, error) {
+	if _, err := triager(ctx); err != nil {
+		return nil, err
+	}
+	ref, err := r.deadLetterRef("id", id)
+	if err != nil {
+		return nil, err
+	}
+	return r.deadLetters.Get(ctx, ref)
+}
+
 // OrderStatusChanged is the resolver for the orderStatusChanged field.
 func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, id string) (<-chan *model.Order, error) {
 	id, err := parseID("id", id)
@@ -140,6 +234,9 @@ func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, id string
 	return out, nil
 }
 
+// DeadLetter returns generated.DeadLetterResolver implementation.
+func (r *Resolver) DeadLetter() generated.DeadLetterResolver { return &deadLetterResolver{r} }
+
 // Mutation returns generated.MutationResolver implementation.
 func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
 
@@ -150,6 +247,7 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 func (r *Resolver) Subscription() generated.SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
+	deadLetterResolver   struct{ *Resolver }
 	mutationResolver     struct{ *Resolver }
 	queryResolver        struct{ *Resolver }
 	subscriptionResolver struct{ *Resolver }
