@@ -49,7 +49,7 @@ type Timelines interface {
 // service is one of Services, and the page size. Errors are *model.Error
 // where the client can act on them: UNAVAILABLE naming a service that
 // cannot be reached, NOT_FOUND for an unknown letter, CONFLICT for one
-// that is not waiting.
+// whose state does not allow what was asked.
 type DeadLetters interface {
 	// Services names the services with letters, as ids and the service
 	// argument name them.
@@ -60,7 +60,7 @@ type DeadLetters interface {
 	// Get returns one letter with its audit trail, (nil, nil) if its
 	// service has no such letter.
 	Get(ctx context.Context, ref model.DeadLetterRef) (*model.DeadLetter, error)
-	// Replay asks for a waiting letter to be replayed and returns it.
+	// Replay asks for a letter to be replayed and returns it.
 	Replay(ctx context.Context, ref model.DeadLetterRef, actor string) (*model.DeadLetter, error)
 	// ReplayAll asks for every waiting letter sel selects to be replayed
 	// and returns how many that was.

@@ -43,8 +43,8 @@ func (f *fakeService) start(t *testing.T) string {
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Actor == "" {
 			return errorAnswer(http.StatusBadRequest, parking.CodeInvalid, "the body must name the actor")
 		}
-		if l.State != parking.StateWaiting {
-			return errorAnswer(http.StatusConflict, parking.CodeConflict, "letter "+strconv.FormatInt(l.ID, 10)+" is "+l.State+", not waiting")
+		if l.State == parking.StateReplaying || l.State == parking.StateDiscarded {
+			return errorAnswer(http.StatusConflict, parking.CodeConflict, "letter "+strconv.FormatInt(l.ID, 10)+" is "+l.State)
 		}
 		f.replay(l, req.Actor)
 		return http.StatusOK, *l

@@ -293,7 +293,7 @@ func TestReplayAndDiscardOneLetter(t *testing.T) {
 	require.Equal(t, adminID, l.Audit[len(l.Audit)-1].Actor, "the admin is who asked")
 
 	_, err = s.triage.Replay(ctx, ref, adminID)
-	requireAPIError(t, err, model.CodeConflict, "dead letter compensation:2: letter 2 is replaying, not waiting")
+	requireAPIError(t, err, model.CodeConflict, "dead letter compensation:2: letter 2 is replaying")
 	_, err = s.triage.Discard(ctx, ref, adminID, "too late")
 	requireAPIError(t, err, model.CodeConflict, "dead letter compensation:2: letter 2 is replaying, not waiting")
 

@@ -880,14 +880,16 @@ type Mutation {
   "Cancel one of the caller's orders: PENDING or PAID → CANCELLING → CANCELLED (refunded if it was captured). A cancelled order is returned unchanged; another customer's is NOT_FOUND."
   cancelOrder(id: ID!, reason: String): Order!
   """
-  Admin only. Replay a waiting letter through its consumer's handler (a parked one with
-  the messages of its order parked behind it, in their order); it is REPLAYING until its
-  consumer has done so. CONFLICT if it is not waiting.
+  Admin only. Replay a letter through its consumer's handler (a parked one with the
+  messages of its order parked behind it, in their order); it is REPLAYING until its
+  consumer has done so. The handler goes through the service's inbox, so replaying an
+  event that was applied already changes nothing. CONFLICT if its state does not allow
+  a replay (the message says why).
   """
   replayDeadLetter(id: ID!): DeadLetter!
   "Admin only. Replay every waiting letter the filter selects (an empty filter: every waiting letter); count is how many, over all services."
   replayDeadLetters(filter: DeadLetterFilter!): ReplayDeadLettersResult!
-  "Admin only. Give up on a waiting letter, saying why (note must not be empty); it stays listed as DISCARDED. CONFLICT if it is not waiting."
+  "Admin only. Give up on a waiting letter, saying why (note must not be empty); it stays listed as DISCARDED. CONFLICT if its state does not allow it (the message says why)."
   discardDeadLetter(id: ID!, note: String!): DeadLetter!
 }
 
