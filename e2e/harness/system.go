@@ -121,7 +121,8 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 		case "compensation":
 			env = append(env, prefix+"PAYMENT_TIMEOUT="+opts.PaymentTimeout.String())
 		case "gateway", "gateway2":
-			env = append(env, prefix+"ORDER_URL="+urls["order"], prefix+"REDIS_ADDR="+testenv.RedisAddr(),
+			env = append(env, prefix+"ORDER_URL="+urls["order"], prefix+"PAYMENT_URL="+urls["payment"],
+				prefix+"COMPENSATION_URL="+urls["compensation"], prefix+"REDIS_ADDR="+testenv.RedisAddr(),
 				prefix+"REDIS_PREFIX="+s.RedisPrefix, prefix+"NATS_URL="+testenv.NATSURL(),
 				prefix+"NATS_STREAM="+s.NATSStream, prefix+"NATS_SUBJECT_PREFIX="+s.NATSSubjectPrefix,
 				prefix+"AUTH_JWKS="+filepath.Join(authDir, auth.JWKSFile),
