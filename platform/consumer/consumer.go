@@ -170,6 +170,17 @@ type Config struct {
 	// LagInterval is how often the lag of the assigned partitions is
 	// measured (one watermark query per partition). Default 5s.
 	LagInterval time.Duration
+	// Parking, if set, bounds the retries of a transiently failing message:
+	// past ParkAfterAttempts failed attempts, or once retrying would take it
+	// past ParkAfter since the first one, the message is parked and its key
+	// held (see Parking). Dead letters are recorded there too. Nil: a
+	// transiently failing message is retried until it succeeds.
+	Parking           Parking
+	ParkAfter         time.Duration // default 1m
+	ParkAfterAttempts int           // default 10
+	// ReplayInterval is how often the consumer looks for replays due
+	// (besides when WakeReplays is called). Default 2s.
+	ReplayInterval time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -196,6 +207,15 @@ func (c *Config) setDefaults() {
 	}
 	if c.LagInterval == 0 {
 		c.LagInterval = 5 * time.Second
+	}
+	if c.ParkAfter == 0 {
+		c.ParkAfter = time.Minute
+	}
+	if c.ParkAfterAttempts == 0 {
+		c.ParkAfterAttempts = 10
+	}
+	if c.ReplayInterval == 0 {
+		c.ReplayInterval = 2 * time.Second
 	}
 }
 
@@ -229,6 +249,7 @@ type Consumer struct {
 	workers   map[partition]*worker
 	workersMu sync.RWMutex
 	lagMu     sync.Mutex // orders lag gauge updates with their removal
+	wake      chan struct{}
 	ready     chan struct{}
 	once      sync.Once
 }
@@ -268,6 +289,7 @@ func New(cfg Config, codec *schema.Codec, handler Handler, log *slog.Logger) (*C
 		kc:      kc,
 		dlq:     dlq,
 		workers: map[partition]*worker{},
+		wake:    make(chan struct{}, 1),
 		ready:   make(chan struct{}),
 	}, nil
 }
@@ -294,6 +316,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 		c.watchLag(lagCtx)
 	}()
 	defer func() { stopLag(); <-lagDone }() // before close: it uses the consumer
+	if c.cfg.Parking != nil {
+		replaysDone := make(chan struct{})
+		go func() {
+			defer close(replaysDone)
+			c.watchReplays(lagCtx)
+		}()
+		defer func() { stopLag(); <-replaysDone }()
+	}
 	c.log.Info("consumer started", "topics", c.cfg.Topics)
 	for ctx.Err() == nil {
 		switch ev := c.kc.Poll(100).(type) {
@@ -411,7 +441,8 @@ func (c *Consumer) startWorker(tp kafka.TopicPartition) {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &worker{c: c, tp: kafka.TopicPartition{Topic: &key.topic, Partition: key.id},
 		queue: make(chan *kafka.Message, c.cfg.QueueSize), stop: cancel, done: make(chan struct{}),
-		m: c.cfg.Metrics.partition(c.cfg.Group, key.topic)}
+		replayDue: make(chan struct{}, 1),
+		m:         c.cfg.Metrics.partition(c.cfg.Group, key.topic)}
 	w.handled.Store(-1)
 	c.workersMu.Lock()
 	c.workers[key] = w
@@ -476,6 +507,13 @@ type worker struct {
 	overflow []*kafka.Message
 	paused   bool
 
+	// held maps each key the partition holds (Parking) to the offset of
+	// its first parked message; the worker's goroutine alone uses it, and
+	// heldCount tells its size to the replay watcher.
+	held      map[string]int64
+	heldCount atomic.Int64
+	replayDue chan struct{}
+
 	m partitionMetrics
 	// handled is the offset after the last message done with (handled,
 	// skipped or dead-lettered), -1 before the first: the lag is measured
@@ -496,10 +534,18 @@ func (w *worker) offer(m *kafka.Message) bool {
 
 func (w *worker) run(ctx context.Context) {
 	defer close(w.done)
+	parking := w.c.cfg.Parking != nil
+	if parking && !w.loadHeld(ctx) {
+		return
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-w.replayDue:
+			if parking && !w.replay(ctx) {
+				return
+			}
 		case m, ok := <-w.queue:
 			if !ok || ctx.Err() != nil { // stopped: what is queued comes again
 				return
@@ -570,6 +616,11 @@ func (w *worker) processBatch(ctx context.Context, ms []*kafka.Message) bool {
 		w.store(last)
 		return true
 	}
+	for _, m := range wanted {
+		if _, held := w.holder(m); held { // parked behind an earlier message: one by one
+			return w.oneByOne(ctx, wanted, last)
+		}
+	}
 	msgs := make([]Message, len(wanted))
 	for i, m := range wanted {
 		msg, err := w.decode(m)
@@ -606,53 +657,52 @@ func (w *worker) decode(m *kafka.Message) (Message, error) {
 		return Message{}, err
 	}
 	msg := Message{Envelope: env, Topic: *m.TopicPartition.Topic, Partition: m.TopicPartition.Partition,
-		Offset: int64(m.TopicPartition.Offset), Value: m.Value, Headers: make([]schema.MessageHeader, len(m.Headers))}
-	for i, h := range m.Headers {
-		msg.Headers[i] = schema.MessageHeader{Key: h.Key, Value: string(h.Value)}
-	}
+		Offset: int64(m.TopicPartition.Offset), Value: m.Value, Headers: headersOf(m)}
 	return msg, nil
 }
 
-// process handles m until it succeeds or is dead-lettered, then stores its
-// offset. It returns false if it was stopped before that.
+// process handles m until it succeeds, is dead-lettered or is parked,
+// then stores its offset. A message whose key is held (Parking) is parked
+// behind the first one without being handled. It returns false if it was
+// stopped before it was done.
 func (w *worker) process(ctx context.Context, m *kafka.Message) bool {
-	c := w.c
 	msg, err := w.decode(m)
 	if err != nil {
-		return w.deadLetter(ctx, m, reasonUndecodable, fmt.Sprintf("undecodable: %v", err))
+		return w.deadLetter(ctx, m, reasonUndecodable, fmt.Sprintf("undecodable: %v", err), 0)
 	}
+	if first, held := w.holder(m); held {
+		return w.park(ctx, m, fmt.Sprintf("held behind its order's parked message at offset %d", first), 0)
+	}
+	res, attempts, err := w.attempt(ctx, msg)
+	switch res {
+	case handled:
+		if attempts == 0 {
+			w.m.ok.Inc()
+		} else {
+			w.m.retried.Inc()
+		}
+		w.store(m)
+		return true
+	case failed:
+		reason := reasonPermanent
+		if errors.Is(err, errPanicked) {
+			reason = reasonPanic
+		}
+		return w.deadLetter(ctx, m, reason, err.Error(), attempts)
+	case overBudget:
+		return w.park(ctx, m, err.Error(), attempts)
+	default:
+		return false
+	}
+}
+
+// logContext is the context a message is handled in: its trace, and the
+// order and event in every log line.
+func logContext(ctx context.Context, msg Message) context.Context {
 	env := msg.Envelope
-	hctx := logging.With(tracing.WithTraceParent(context.WithoutCancel(ctx), traceParentOf(msg)),
+	return logging.With(tracing.WithTraceParent(context.WithoutCancel(ctx), traceParentOf(msg)),
 		"order_id", env.CorrelationID, "correlation_id", env.CorrelationID,
 		"event_id", env.ID, "event_type", env.Type)
-
-	delay := c.cfg.RetryInitial
-	for attempt := 1; ; attempt++ {
-		err := w.handle(hctx, []Message{msg})
-		if err == nil {
-			if attempt == 1 {
-				w.m.ok.Inc()
-			} else {
-				w.m.retried.Inc()
-			}
-			break
-		}
-		if IsPermanent(err) {
-			reason := reasonPermanent
-			if errors.Is(err, errPanicked) {
-				reason = reasonPanic
-			}
-			return w.deadLetter(ctx, m, reason, err.Error())
-		}
-		w.m.retries.Inc()
-		c.log.WarnContext(hctx, "handler failed, will retry", "attempt", attempt, "retry_in", delay.String(), "err", err)
-		if !backoff.Sleep(ctx, backoff.Jitter(delay)) {
-			return false
-		}
-		delay = min(delay*2, c.cfg.RetryMax)
-	}
-	w.store(m)
-	return true
 }
 
 // errPanicked is the cause of the permanent error a handler's panic becomes.
@@ -687,10 +737,25 @@ func (w *worker) store(m *kafka.Message) {
 	}
 }
 
-// deadLetter publishes m to the dead-letter topic and stores its offset once
-// Kafka acknowledged it. It retries until acknowledged or stopped. kind is
-// the reason's label in the dead-letter series.
-func (w *worker) deadLetter(ctx context.Context, m *kafka.Message, kind, reason string) bool {
+// deadLetter publishes m to the dead-letter topic, records it in the
+// parking store if there is one, and stores its offset. It retries until
+// done or stopped. kind is the reason's label in the dead-letter series.
+func (w *worker) deadLetter(ctx context.Context, m *kafka.Message, kind, reason string, attempts int) bool {
+	if !w.publishDeadLetter(ctx, m, reason) {
+		return false
+	}
+	if w.c.cfg.Parking != nil && !w.setAside(ctx, m, true, reason, attempts) {
+		return false
+	}
+	w.m.deadLetter(kind)
+	w.store(m)
+	return true
+}
+
+// publishDeadLetter publishes m to the dead-letter topic with the reason
+// and its origin, retrying until Kafka acknowledged it or the worker is
+// stopped.
+func (w *worker) publishDeadLetter(ctx context.Context, m *kafka.Message, reason string) bool {
 	c := w.c
 	headers := append([]kafka.Header(nil), m.Headers...)
 	headers = append(headers,
@@ -712,8 +777,6 @@ func (w *worker) deadLetter(ctx context.Context, m *kafka.Message, kind, reason 
 			if dm, ok := (<-delivery).(*kafka.Message); ok && dm.TopicPartition.Error == nil {
 				c.log.Error("message dead-lettered", "reason", reason, "topic", *m.TopicPartition.Topic,
 					"partition", m.TopicPartition.Partition, "offset", m.TopicPartition.Offset)
-				w.m.deadLetter(kind)
-				w.store(m)
 				return true
 			} else if ok {
 				err = dm.TopicPartition.Error

@@ -144,10 +144,11 @@ func (c *Consumer) setLag(w *worker, lag int64) {
 	}
 }
 
-// forgetLag removes the lag gauge of a worker that stopped.
+// forgetLag removes the lag and held keys gauges of a worker that stopped.
 func (c *Consumer) forgetLag(w *worker) {
 	c.lagMu.Lock()
 	defer c.lagMu.Unlock()
 	w.forgotten = true
 	c.cfg.Metrics.lag.DeleteLabelValues(c.cfg.Group, *w.tp.Topic, strconv.Itoa(int(w.tp.Partition)))
+	c.cfg.Metrics.held.DeleteLabelValues(c.cfg.Group, *w.tp.Topic, strconv.Itoa(int(w.tp.Partition)))
 }

@@ -18,6 +18,9 @@ type Metrics struct {
 	retries     *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
 	lag         *prometheus.GaugeVec
+	parked      *prometheus.CounterVec
+	replays     *prometheus.CounterVec
+	held        *prometheus.GaugeVec
 }
 
 // Outcomes of a message, the outcome label of
@@ -27,6 +30,14 @@ const (
 	OutcomeRetried      = "retried"       // handled after transient failures
 	OutcomeDeadLettered = "dead_lettered" // published to the dead-letter topic
 	OutcomeSkipped      = "skipped"       // not a type the handler takes (Config.Types)
+	OutcomeParked       = "parked"        // set aside past the retry budget, or behind its order's parked message
+)
+
+// Outcomes of a replay, the outcome label of orderflow_consumer_replays_total.
+const (
+	ReplayHandled      = "handled"       // the handler took it
+	ReplayParked       = "parked"        // failed past the retry budget again
+	ReplayDeadLettered = "dead_lettered" // failed permanently
 )
 
 // Reasons a message was dead-lettered, the reason label of
@@ -48,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	return &Metrics{
 		messages: metrics.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts(opts("messages_total",
-			"Messages done with, by consumer group, topic and outcome (ok, retried, dead_lettered, skipped).")),
+			"Messages done with, by consumer group, topic and outcome (ok, retried, dead_lettered, skipped, parked).")),
 			[]string{"group", "topic", "outcome"})),
 		duration: metrics.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: metrics.Namespace, Subsystem: "consumer", Name: "handler_duration_seconds",
@@ -68,6 +79,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		lag: metrics.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("lag_messages",
 			"Messages of an assigned partition not handled yet: its high watermark less the offset after the last message handled (or the committed offset). Refreshed every few seconds.")),
 			[]string{"group", "topic", "partition"})),
+		parked: metrics.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts(opts("parked_total",
+			"Messages parked: failed transiently past the retry budget (reason budget), or held behind their order's parked message (reason held), by consumer group and topic.")),
+			[]string{"group", "topic", "reason"})),
+		replays: metrics.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts(opts("replays_total",
+			"Replays of parked and dead-lettered messages, by consumer group, topic and outcome (handled, parked, dead_lettered).")),
+			[]string{"group", "topic", "outcome"})),
+		held: metrics.Register(reg, prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("held_keys",
+			"Keys (orders) an assigned partition holds because a message of theirs is parked: their later messages are parked behind it.")),
+			[]string{"group", "topic", "partition"})),
 	}
 }
 
@@ -75,7 +95,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // worker starts so that the hot path does no label lookup.
 type partitionMetrics struct {
 	ok, retried, deadLettered, skipped prometheus.Counter
+	parked, parkedBudget, parkedHeld   prometheus.Counter
 	retries                            prometheus.Counter
+	replays                            *prometheus.CounterVec
 	duration, batch                    prometheus.Observer
 	deadLetters                        *prometheus.CounterVec
 	group, topic                       string
@@ -86,11 +108,15 @@ func (m *Metrics) partition(group, topic string) partitionMetrics {
 	return partitionMetrics{
 		ok: outcome(OutcomeOK), retried: outcome(OutcomeRetried),
 		deadLettered: outcome(OutcomeDeadLettered), skipped: outcome(OutcomeSkipped),
-		retries:     m.retries.WithLabelValues(group, topic),
-		duration:    m.duration.WithLabelValues(group, topic),
-		batch:       m.batch.WithLabelValues(group, topic),
-		deadLetters: m.deadLetters,
-		group:       group, topic: topic,
+		parked:       outcome(OutcomeParked),
+		parkedBudget: m.parked.WithLabelValues(group, topic, "budget"),
+		parkedHeld:   m.parked.WithLabelValues(group, topic, "held"),
+		retries:      m.retries.WithLabelValues(group, topic),
+		replays:      m.replays,
+		duration:     m.duration.WithLabelValues(group, topic),
+		batch:        m.batch.WithLabelValues(group, topic),
+		deadLetters:  m.deadLetters,
+		group:        group, topic: topic,
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package service assembles what every event-sourced orderflow service runs:
 // a Postgres pool with its migrations applied, the event store, the outbox
-// relay, an optional Kafka consumer, and an HTTP server with /healthz,
-// /readyz and the Prometheus metrics at /metrics. A service's main wires its own domain into a Service and calls
+// relay, an optional Kafka consumer with bounded retries and parking, and an
+// HTTP server with /healthz, /readyz, the Prometheus metrics at /metrics and
+// the triage API of parked and dead-lettered messages at /v1/deadletters. A service's main wires its own domain into a Service and calls
 // Run; the plumbing is the same everywhere and lives here once.
 package service
 
@@ -26,6 +27,7 @@ import (
 	"github.com/orderflow/orderflow/platform/inbox"
 	"github.com/orderflow/orderflow/platform/metrics"
 	"github.com/orderflow/orderflow/platform/outbox"
+	"github.com/orderflow/orderflow/platform/parking"
 	"github.com/orderflow/orderflow/platform/pgmigrate"
 	"github.com/orderflow/orderflow/platform/tracing"
 	"github.com/orderflow/orderflow/schema"
@@ -58,6 +60,12 @@ type Config struct {
 	// (auth.RequireServiceToken), and the service sends it on its own calls
 	// to the others. `make run` generates one in .data/auth/service-token.
 	ServiceToken string `env:"SERVICE_TOKEN" secret:"true"`
+	// ParkAfter and ParkAfterAttempts are a consumed message's retry
+	// budget: a message still failing transiently after that long, or that
+	// many attempts, is parked (platform/parking) and its partition moves
+	// on, its order's later messages parked behind it.
+	ParkAfter         time.Duration `env:"PARK_AFTER" default:"1m"`
+	ParkAfterAttempts int           `env:"PARK_AFTER_ATTEMPTS" default:"10"`
 }
 
 // Validate reports a missing setting.
@@ -71,6 +79,12 @@ func (c Config) Validate() error {
 	}
 	if c.KafkaBrokers == "" {
 		errs = append(errs, errors.New("KAFKA_BROKERS is required"))
+	}
+	if c.ParkAfter <= 0 {
+		errs = append(errs, errors.New("PARK_AFTER must be a positive duration, e.g. 1m"))
+	}
+	if c.ParkAfterAttempts < 1 {
+		errs = append(errs, errors.New("PARK_AFTER_ATTEMPTS must be at least 1"))
 	}
 	if c.PoolSize < 2 {
 		errs = append(errs, errors.New("POSTGRES_POOL_SIZE must be at least 2"))
@@ -101,6 +115,9 @@ type Service struct {
 	// Metrics is the process's registry, served at GET /metrics: it holds
 	// the HTTP, outbox and consumer series, and a service adds its own.
 	Metrics *metrics.Registry
+	// Parking keeps the messages the service's consumers set aside; its
+	// triage API is served at /v1/deadletters.
+	Parking *parking.Store
 
 	cfg             Config
 	relay           *outbox.Relay
@@ -124,7 +141,7 @@ func Open(ctx context.Context, name string, cfg Config, log *slog.Logger, migrat
 	if err != nil {
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
-	sets := append([]pgmigrate.Set{eventstore.Migrations(), inbox.Migrations()}, migrations...)
+	sets := append([]pgmigrate.Set{eventstore.Migrations(), inbox.Migrations(), parking.Migrations()}, migrations...)
 	if err := pgmigrate.Run(ctx, pool, sets...); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -144,6 +161,7 @@ func Open(ctx context.Context, name string, cfg Config, log *slog.Logger, migrat
 		Health:  health.New(2 * time.Second),
 		Mux:     http.NewServeMux(),
 		Metrics: reg,
+		Parking: parking.NewStore(pool),
 		cfg:     cfg,
 		relay:   relay,
 
@@ -158,6 +176,7 @@ func Open(ctx context.Context, name string, cfg Config, log *slog.Logger, migrat
 	s.Health.Add("kafka", func(ctx context.Context) error { return broker.Ping(ctx, cfg.KafkaBrokers) })
 	s.Health.Register(s.Mux)
 	s.Mux.Handle("GET /metrics", reg.Handler())
+	parking.Routes(s.Mux, s.Parking, s.wakeReplays)
 	if cfg.Profiling {
 		httpserver.MountProfiling(s.Mux)
 	}
@@ -178,6 +197,10 @@ func (s *Service) Consume(topics []string, handler consumer.Handler, opts ...Con
 		Topics:          topics,
 		DeadLetterTopic: s.Topics.DeadLetter,
 		Metrics:         s.consumerMetrics,
+
+		Parking:           s.Parking,
+		ParkAfter:         s.cfg.ParkAfter,
+		ParkAfterAttempts: s.cfg.ParkAfterAttempts,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
@@ -188,6 +211,13 @@ func (s *Service) Consume(topics []string, handler consumer.Handler, opts ...Con
 	}
 	s.consumers = append(s.consumers, c)
 	return nil
+}
+
+// wakeReplays makes the service's consumers look for due replays now.
+func (s *Service) wakeReplays() {
+	for _, c := range s.consumers {
+		c.WakeReplays()
+	}
 }
 
 // Task is a background loop that runs until ctx is done.
