@@ -37,7 +37,7 @@ ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:${PORTS[$1]}/rea
 build() {
   say "building service binaries into bin/"
   mkdir -p "$BIN"
-  local pkgs=(./tools/cmd/checkinvariants ./tools/cmd/token ./gateway/cmd/rebuild-readmodels)
+  local pkgs=(./tools/cmd/checkinvariants ./tools/cmd/token ./tools/cmd/orderflowctl ./gateway/cmd/rebuild-readmodels)
   for svc in "${SERVICES[@]}"; do pkgs+=("./$svc/cmd/$svc"); done
   (cd "$ROOT" && go build -o "$BIN/" "${pkgs[@]}")
 }
