@@ -292,16 +292,16 @@ func TestReplayAndDiscardOneLetter(t *testing.T) {
 	require.Equal(t, model.DeadLetterStateReplaying, l.State)
 	require.Equal(t, adminID, l.Audit[len(l.Audit)-1].Actor, "the admin is who asked")
 
-	_, err = s.triage.Replay(ctx, ref, adminID)
-	requireAPIError(t, err, model.CodeConflict, "dead letter compensation:2: letter 2 is replaying")
 	_, err = s.triage.Discard(ctx, ref, adminID, "too late")
-	requireAPIError(t, err, model.CodeConflict, "dead letter compensation:2: letter 2 is replaying, not waiting")
+	requireAPIError(t, err, model.CodeConflict, "dead letter compensation:2: message 2 is replaying: only a waiting message can be discarded")
 
 	l, err = s.triage.Discard(ctx, model.DeadLetterRef{Service: "order", Number: 3}, adminID, "a duplicate")
 	require.NoError(t, err)
 	require.Equal(t, model.DeadLetterStateDiscarded, l.State)
 	last := l.Audit[len(l.Audit)-1]
 	require.Equal(t, []string{"discarded", adminID, "a duplicate"}, []string{last.Action, last.Actor, *last.Note})
+	_, err = s.triage.Replay(ctx, model.DeadLetterRef{Service: "order", Number: 3}, adminID)
+	requireAPIError(t, err, model.CodeConflict, "dead letter order:3: message 3 was discarded: it cannot be replayed")
 
 	_, err = s.triage.Replay(ctx, model.DeadLetterRef{Service: "payment", Number: 99}, adminID)
 	requireAPIError(t, err, model.CodeNotFound, "dead letter payment:99 does not exist")

@@ -43,10 +43,15 @@ func (f *fakeService) start(t *testing.T) string {
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Actor == "" {
 			return errorAnswer(http.StatusBadRequest, parking.CodeInvalid, "the body must name the actor")
 		}
-		if l.State == parking.StateReplaying || l.State == parking.StateDiscarded {
-			return errorAnswer(http.StatusConflict, parking.CodeConflict, "letter "+strconv.FormatInt(l.ID, 10)+" is "+l.State)
+		// As parking.Store: a replaying letter is left as it is, a
+		// discarded one cannot be replayed.
+		switch l.State {
+		case parking.StateDiscarded:
+			return errorAnswer(http.StatusConflict, parking.CodeConflict, "message "+strconv.FormatInt(l.ID, 10)+" was discarded: it cannot be replayed")
+		case parking.StateReplaying:
+		default:
+			f.replay(l, req.Actor)
 		}
-		f.replay(l, req.Actor)
 		return http.StatusOK, *l
 	}))
 	mux.HandleFunc("POST /v1/deadletters/{id}/discard", f.withLetter(func(l *parking.Letter, r *http.Request) (int, any) {
@@ -55,7 +60,7 @@ func (f *fakeService) start(t *testing.T) string {
 			return errorAnswer(http.StatusBadRequest, parking.CodeInvalid, "the body must name the actor and have a note")
 		}
 		if l.State != parking.StateWaiting {
-			return errorAnswer(http.StatusConflict, parking.CodeConflict, "letter "+strconv.FormatInt(l.ID, 10)+" is "+l.State+", not waiting")
+			return errorAnswer(http.StatusConflict, parking.CodeConflict, "message "+strconv.FormatInt(l.ID, 10)+" is "+l.State+": only a waiting message can be discarded")
 		}
 		l.State = parking.StateDiscarded
 		l.Audit = append(l.Audit, parking.AuditEntry{At: l.ParkedAt.Add(time.Hour), Action: parking.ActionDiscarded, Actor: req.Actor, Note: req.Note})
