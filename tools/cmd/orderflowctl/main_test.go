@@ -252,6 +252,11 @@ func TestReplayAndDiscard(t *testing.T) {
 			query:  "mutation($filter: DeadLetterFilter!)", stdout: "asked for 3 waiting letters to be replayed\n",
 		},
 		{
+			name: "one waiting letter", args: []string{"dlq", "replay", "-all", "-topic", "orders"},
+			answer: `{"replayDeadLetters":{"count":1}}`, vars: map[string]any{"filter": map[string]any{"topic": "orders"}},
+			query: "mutation($filter: DeadLetterFilter!)", stdout: "asked for 1 waiting letter to be replayed\n",
+		},
+		{
 			name: "a count as JSON", args: []string{"dlq", "replay", "-all", "-json"},
 			answer: `{"replayDeadLetters":{"count":3}}`, vars: map[string]any{"filter": map[string]any{}},
 			query: "mutation($filter: DeadLetterFilter!)", stdout: "{\n  \"count\": 3\n}\n",

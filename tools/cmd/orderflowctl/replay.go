@@ -74,6 +74,11 @@ func replayAll(ctx context.Context, g *globals, sel selection, stdout io.Writer)
 	if g.json {
 		return writeJSON(stdout, data.ReplayDeadLetters)
 	}
-	_, err = fmt.Fprintf(stdout, "asked for %d waiting letters to be replayed\n", data.ReplayDeadLetters.Count)
+	n := data.ReplayDeadLetters.Count
+	noun := "letters"
+	if n == 1 {
+		noun = "letter"
+	}
+	_, err = fmt.Fprintf(stdout, "asked for %d waiting %s to be replayed\n", n, noun)
 	return err
 }
