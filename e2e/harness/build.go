@@ -16,7 +16,7 @@ import (
 var Services = []string{"paymentgateway", "order", "payment", "compensation", "gateway"}
 
 // Tools are the other commands the tests run.
-var Tools = []string{"./gateway/cmd/rebuild-readmodels", "./tools/cmd/checkinvariants", "./tools/cmd/token"}
+var Tools = []string{"./gateway/cmd/rebuild-readmodels", "./tools/cmd/checkinvariants", "./tools/cmd/token", "./tools/cmd/orderflowctl"}
 
 // Build compiles every service binary into dir. Call it once from TestMain.
 func Build(dir string) error {

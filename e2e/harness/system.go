@@ -34,6 +34,9 @@ type Options struct {
 	// SecondGateway starts another gateway replica, "gateway2", sharing
 	// the first one's Redis keys, JetStream stream and consumer groups.
 	SecondGateway bool
+	// PostgresSettings are run-time settings of every service's database
+	// sessions, put in its DSN, e.g. "lock_timeout=500ms".
+	PostgresSettings []string
 }
 
 // System is one running deployment of orderflow: every service as its own
@@ -103,6 +106,13 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 		name := s.names[i]
 		if binary(name) != "gateway" {
 			s.dsns[name] = testenv.PostgresDatabase(t)
+			for _, setting := range opts.PostgresSettings {
+				sep := "?"
+				if strings.Contains(s.dsns[name], "?") {
+					sep = "&"
+				}
+				s.dsns[name] += sep + setting
+			}
 		}
 		urls[name] = "http://" + addr
 	}
