@@ -5,7 +5,7 @@
 #   bash scripts/infra.sh up      install what is missing, start what is not running,
 #                                 wait until everything answers, create topics/DBs
 #   bash scripts/infra.sh down    stop what this script started (pid files in .data/run)
-#   bash scripts/infra.sh stop S  stop one server (kafka|nats|redis|postgres|jaeger) that it started
+#   bash scripts/infra.sh stop S  stop one server (kafka|nats|redis|postgres|jaeger|toxiproxy) that it started
 #   bash scripts/infra.sh status  show each server up/down
 #   bash scripts/infra.sh env     print the export lines tests and services use
 #
@@ -15,6 +15,7 @@
 #   .data/postgres/ (PGDATA)  .data/postgres.log
 #   .data/redis/{redis.log}   .data/nats/{jetstream,nats.log}   .data/bin/nats-server
 #   .data/jaeger/jaeger.log   .data/bin/jaeger
+#   .data/toxiproxy/toxiproxy.log   .data/bin/toxiproxy-server (the chaos tests' proxies)
 #   .data/run/*.pid
 # docker-compose.yml describes the same servers (same ports, users, databases) for
 # people who have Docker.
@@ -25,6 +26,10 @@ KAFKA_VERSION="${KAFKA_VERSION:-4.1.1}"      # org.apache.kafka:kafka_2.13 on Ma
 NATS_VERSION="${NATS_VERSION:-v2.14.10}"     # github.com/nats-io/nats-server/v2, built with go install
 # Jaeger v2 (github.com/jaegertracing/jaeger/cmd/jaeger): its version is the tool
 # line of infra/jaeger/go.mod, built with go build in that module
+# Toxiproxy (github.com/Shopify/toxiproxy/v2, its server is the module's cmd/server
+# package), built with go install; the chaos tests put its proxies between the
+# services and Postgres, Redis, NATS and the PSP
+TOXIPROXY_VERSION="${TOXIPROXY_VERSION:-v2.12.0}"
 
 # Kafka topics, "name:partitions" (replication factor is 1: a single broker)
 KAFKA_TOPICS=(
@@ -45,6 +50,7 @@ NATS_HTTP_PORT=8222
 JAEGER_OTLP_PORT=4318    # OTLP/HTTP, the services' OTEL_EXPORTER_OTLP_ENDPOINT (gRPC on 4317)
 JAEGER_UI_PORT=16686     # query API (and UI page)
 JAEGER_HEALTH_PORT=13133
+TOXIPROXY_PORT=8474      # toxiproxy's API; each proxy listens on a port it is given (tests: 127.0.0.1:0)
 
 PG_APP_USER=orderflow
 PG_APP_PASSWORD=orderflow
@@ -86,6 +92,10 @@ JAEGER_DIR="$DATA/jaeger"
 JAEGER_LOG="$JAEGER_DIR/jaeger.log"
 JAEGER_MODULE="$ROOT/infra/jaeger"
 JAEGER_CONF="$JAEGER_MODULE/config.yaml"
+
+TOXIPROXY_BIN="$DATA/bin/toxiproxy-server"
+TOXIPROXY_DIR="$DATA/toxiproxy"
+TOXIPROXY_LOG="$TOXIPROXY_DIR/toxiproxy.log"
 
 # ------------------------------------------------------------------ helpers --
 T0=$SECONDS
@@ -640,6 +650,64 @@ jaeger_up() {
   DETAIL[jaeger]="Jaeger v2, OTLP/HTTP${DETAIL[jaeger]:+, ${DETAIL[jaeger]}}, query http://$HOST:$JAEGER_UI_PORT"
 }
 
+# ----------------------------------------------------------------- Toxiproxy --
+# toxiproxy_installed_version: the module version go install recorded in the binary
+# (the server's own -version prints "git" when built from the module proxy)
+toxiproxy_installed_version() {
+  local go
+  go=$(find_go) || return 1
+  "$go" version -m "$TOXIPROXY_BIN" 2>/dev/null | awk '$1 == "mod" { print $3; exit }'
+}
+
+toxiproxy_install() {
+  [[ -x $TOXIPROXY_BIN && "$(toxiproxy_installed_version)" == "$TOXIPROXY_VERSION" ]] && return 0
+  local go build_log="$TOXIPROXY_DIR/build.log" gobin="$TOXIPROXY_DIR/gobin"
+  go=$(find_go) || die "toxiproxy: the Go toolchain is needed to build toxiproxy-server (go install), and none was found"
+  say "toxiproxy: building toxiproxy-server $TOXIPROXY_VERSION with go install (once; under a minute)"
+  mkdir -p "$DATA/bin" "$TOXIPROXY_DIR"
+  rm -rf -- "$gobin"
+  # go install names the binary after its package directory (cmd/server): built
+  # into a directory of its own, then renamed
+  (cd "$DATA" && GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOBIN="$gobin" GOTOOLCHAIN=local \
+      "$go" install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION") >"$build_log" 2>&1 ||
+    { show_log "$build_log" 30; die "toxiproxy: go install github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION failed"; }
+  mv -f -- "$gobin/server" "$TOXIPROXY_BIN"
+  rm -rf -- "$gobin"
+  [[ "$(toxiproxy_installed_version)" == "$TOXIPROXY_VERSION" ]] ||
+    die "toxiproxy: built $TOXIPROXY_BIN but it records version '$(toxiproxy_installed_version)'"
+}
+
+toxiproxy_healthy() { curl -fsS --max-time 3 "http://$HOST:$TOXIPROXY_PORT/version" >/dev/null 2>&1; }
+
+toxiproxy_up() {
+  local pid
+  command -v curl >/dev/null || apt_install curl ca-certificates
+  if port_open "$HOST" "$TOXIPROXY_PORT"; then
+    if pid=$(pid_of toxiproxy "$TOXIPROXY_BIN"); then
+      say "toxiproxy: reusing the server on $HOST:$TOXIPROXY_PORT (started by infra.sh, pid $pid)"
+    else
+      say "toxiproxy: reusing whatever answers on $HOST:$TOXIPROXY_PORT (not started by infra.sh)"
+    fi
+    record toxiproxy reused "${pid:+pid $pid}"
+  elif pid=$(pid_of toxiproxy "$TOXIPROXY_BIN"); then
+    say "toxiproxy: pid $pid is still starting; waiting for it"
+    record toxiproxy reused "pid $pid"
+  else
+    toxiproxy_install
+    mkdir -p "$TOXIPROXY_DIR"
+    say "toxiproxy: starting toxiproxy-server $TOXIPROXY_VERSION (API $HOST:$TOXIPROXY_PORT; no proxies until a test makes them)"
+    setsid "$TOXIPROXY_BIN" -host "$HOST" -port "$TOXIPROXY_PORT" </dev/null >>"$TOXIPROXY_LOG" 2>&1 9>&- &
+    pid=$!
+    printf '%s\n' "$pid" >"$RUN/toxiproxy.pid"
+    record toxiproxy started "pid $pid"
+  fi
+  local watch=toxiproxy
+  [[ ${STATE[toxiproxy]} == reused ]] && watch=""
+  wait_until "toxiproxy: http://$HOST:$TOXIPROXY_PORT/version" 30 "$TOXIPROXY_LOG" "$watch" "$TOXIPROXY_BIN" toxiproxy_healthy
+  say "toxiproxy: ok"
+  DETAIL[toxiproxy]="toxiproxy $TOXIPROXY_VERSION${DETAIL[toxiproxy]:+, ${DETAIL[toxiproxy]}}, API http://$HOST:$TOXIPROXY_PORT"
+}
+
 # ------------------------------------------------------------------ commands --
 print_table() {
   printf '\n%-9s %-8s %-22s %s\n' SERVICE STATE ADDRESS DETAILS
@@ -648,6 +716,7 @@ print_table() {
   printf '%-9s %-8s %-22s %s\n' redis "${STATE[redis]}" "$HOST:$REDIS_PORT" "${DETAIL[redis]}"
   printf '%-9s %-8s %-22s %s\n' nats "${STATE[nats]}" "$HOST:$NATS_PORT" "${DETAIL[nats]}, monitor http://$HOST:$NATS_HTTP_PORT"
   printf '%-9s %-8s %-22s %s\n' jaeger "${STATE[jaeger]}" "$HOST:$JAEGER_OTLP_PORT" "${DETAIL[jaeger]}"
+  printf '%-9s %-8s %-22s %s\n' toxiproxy "${STATE[toxiproxy]}" "$HOST:$TOXIPROXY_PORT" "${DETAIL[toxiproxy]}"
   printf '\nlogs: %s  %s  %s  %s  %s\n' "$(rel "$KAFKA_LOG")" "$(rel "$PG_LOG")" "$(rel "$REDIS_LOG")" "$(rel "$NATS_LOG")" "$(rel "$JAEGER_LOG")"
   # shellcheck disable=SC2016  # printed literally
   printf 'env:  eval "$(bash %s env)"\n' "$(rel "$SCRIPT_DIR/infra.sh")"
@@ -665,7 +734,7 @@ lock() {
 }
 
 cmd_up() {
-  mkdir -p "$DATA" "$RUN" "$KAFKA_DIR" "$REDIS_DIR" "$NATS_DIR" "$JAEGER_DIR" "$DATA/bin"
+  mkdir -p "$DATA" "$RUN" "$KAFKA_DIR" "$REDIS_DIR" "$NATS_DIR" "$JAEGER_DIR" "$TOXIPROXY_DIR" "$DATA/bin"
   lock
   say "bringing up orderflow infrastructure (state in $(rel "$DATA")/)"
   # the slow first-time installs (Kafka jars, nats-server build) are done up front so
@@ -677,6 +746,7 @@ cmd_up() {
   redis_up
   nats_up
   jaeger_up
+  toxiproxy_up
   kafka_topics
   print_table
   say "all up in $((SECONDS - T0))s"
@@ -685,6 +755,7 @@ cmd_up() {
 cmd_down() {
   mkdir -p "$RUN"
   lock
+  stop_pid toxiproxy "$TOXIPROXY_BIN" TERM 10
   stop_pid jaeger "$JAEGER_BIN" TERM 30
   stop_pid nats nats-server TERM 30
   stop_pid kafka kafka.Kafka TERM 90
@@ -706,19 +777,21 @@ status_line() {   # status_line NAME ADDR UP(0/1) PIDNAME PATTERN
 }
 
 cmd_status() {
-  local k=0 p=0 r=0 n=0 j=0 rc=0
+  local k=0 p=0 r=0 n=0 j=0 x=0 rc=0
   port_open "$HOST" "$KAFKA_PORT" && k=1
   if find_pg; then "$PG_BIN/pg_isready" -q -h "$HOST" -p "$PG_PORT" -t 2 && p=1; else port_open "$HOST" "$PG_PORT" && p=1; fi
   redis_ping && r=1
   nats_healthy && n=1
   jaeger_healthy && j=1
+  toxiproxy_healthy && x=1
   printf '%-9s %-5s %-22s %s\n' SERVICE STATE ADDRESS OWNER
   status_line kafka "$HOST:$KAFKA_PORT" $k kafka kafka.Kafka
   status_line postgres "$HOST:$PG_PORT" $p postgres postgres
   status_line redis "$HOST:$REDIS_PORT" $r redis redis-server
   status_line nats "$HOST:$NATS_PORT" $n nats nats-server
   status_line jaeger "$HOST:$JAEGER_OTLP_PORT" $j jaeger "$JAEGER_BIN"
-  ((k && p && r && n && j)) || rc=3
+  status_line toxiproxy "$HOST:$TOXIPROXY_PORT" $x toxiproxy "$TOXIPROXY_BIN"
+  ((k && p && r && n && j && x)) || rc=3
   return $rc
 }
 
@@ -729,6 +802,7 @@ export REDIS_ADDR=$HOST:$REDIS_PORT
 export NATS_URL=nats://$HOST:$NATS_PORT
 export PG_ADMIN_DSN=postgres://$PG_APP_USER:$PG_APP_PASSWORD@$HOST:$PG_PORT/postgres?sslmode=disable
 export JAEGER_QUERY_URL=http://$HOST:$JAEGER_UI_PORT
+export TOXIPROXY_URL=http://$HOST:$TOXIPROXY_PORT
 EOF
 }
 
@@ -777,7 +851,8 @@ cmd_stop_one() {
     redis)    stop_pid redis redis-server TERM 30 ;;
     postgres) stop_pid postgres postgres INT 90 ;;
     jaeger)   stop_pid jaeger "$JAEGER_BIN" TERM 30 ;;
-    *) die "stop: name one of kafka, nats, redis, postgres, jaeger" ;;
+    toxiproxy) stop_pid toxiproxy "$TOXIPROXY_BIN" TERM 10 ;;
+    *) die "stop: name one of kafka, nats, redis, postgres, jaeger, toxiproxy" ;;
   esac
 }
 
