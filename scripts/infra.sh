@@ -696,7 +696,13 @@ toxiproxy_up() {
     toxiproxy_install
     mkdir -p "$TOXIPROXY_DIR"
     say "toxiproxy: starting toxiproxy-server $TOXIPROXY_VERSION (API $HOST:$TOXIPROXY_PORT; no proxies until a test makes them)"
-    setsid "$TOXIPROXY_BIN" -host "$HOST" -port "$TOXIPROXY_PORT" </dev/null >>"$TOXIPROXY_LOG" 2>&1 9>&- &
+    # every inherited descriptor above 2 closed, not only fd 9: run under
+    # `flock FILE cmd` (as the tests are), the daemon would otherwise keep the
+    # caller's lock on FILE for as long as it lives
+    (
+      for fd in /proc/self/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done 2>/dev/null
+      exec setsid "$TOXIPROXY_BIN" -host "$HOST" -port "$TOXIPROXY_PORT" </dev/null >>"$TOXIPROXY_LOG" 2>&1
+    ) &
     pid=$!
     printf '%s\n' "$pid" >"$RUN/toxiproxy.pid"
     record toxiproxy started "pid $pid"
