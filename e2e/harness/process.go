@@ -37,6 +37,7 @@ func (p *process) start() error {
 	if err != nil {
 		return err
 	}
+	NoInheritedDescriptors()
 	cmd := exec.Command(p.bin)
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -82,6 +83,9 @@ func (p *process) waitReady(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last string
 	for time.Now().Before(deadline) {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s not ready: %w", p.name, err)
+		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.baseURL+"/readyz", nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -37,6 +40,20 @@ type Options struct {
 	// PostgresSettings are run-time settings of every service's database
 	// sessions, put in its DSN, e.g. "lock_timeout=500ms".
 	PostgresSettings []string
+	// Replicas runs that many processes of each of order, payment,
+	// compensation and gateway (0 or 1: one each). Replica n > 1 of a service
+	// is named <service><n> ("order2") and shares the first one's database,
+	// consumer groups, Redis keys and JetStream stream. With more than one
+	// order replica the gateways (and Orders) call them through Balancer, a
+	// health-aware round-robin reverse proxy. Two gateways replicas are
+	// SecondGateway's "gateway" and "gateway2".
+	Replicas int
+	// Proxied puts a toxiproxy proxy (ToxiproxyURL's server, which
+	// scripts/infra.sh starts) between the services and each of Postgres,
+	// Redis, NATS and the PSP, for faults on those links: see Proxy. Kafka is
+	// not proxied: its clients reconnect to the address the broker
+	// advertises, not to the one they were given.
+	Proxied bool
 }
 
 // System is one running deployment of orderflow: every service as its own
@@ -67,6 +84,11 @@ type System struct {
 	// The gateway's isolation: Redis key prefix, JetStream stream and
 	// subject prefix of this deployment.
 	RedisPrefix, NATSStream, NATSSubjectPrefix string
+
+	// Balancer is the reverse proxy in front of the order replicas (nil
+	// with one replica).
+	Balancer *Balancer
+	proxies  *proxies // nil unless Options.Proxied
 }
 
 // Start starts every service of a new deployment from the binaries in binDir
@@ -91,9 +113,9 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 		NATSStream:        strings.ToUpper(id),
 		NATSSubjectPrefix: id + ".",
 	}
-	s.names = append([]string(nil), Services...)
-	if opts.SecondGateway {
-		s.names = append(s.names, "gateway2")
+	s.names = processNames(opts)
+	if opts.Proxied {
+		s.proxies = newProxies(t, id)
 	}
 	common := []string{
 		"KAFKA_BROKERS=" + testenv.KafkaBrokers(),
@@ -105,35 +127,54 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 	for i, addr := range freeAddrs(t, len(s.names)) {
 		name := s.names[i]
 		if binary(name) != "gateway" {
-			s.dsns[name] = testenv.PostgresDatabase(t)
-			for _, setting := range opts.PostgresSettings {
-				sep := "?"
-				if strings.Contains(s.dsns[name], "?") {
-					sep = "&"
-				}
-				s.dsns[name] += sep + setting
+			if first := binary(name); first != name { // a replica shares the first one's database
+				s.dsns[name] = s.dsns[first]
+			} else {
+				s.dsns[name] = withSettings(testenv.PostgresDatabase(t), opts.PostgresSettings)
 			}
 		}
 		urls[name] = "http://" + addr
 	}
+	orderURL := urls["order"]
+	if replicas := s.replicasOf("order"); len(replicas) > 1 {
+		var backends []string
+		for _, r := range replicas {
+			backends = append(backends, urls[r])
+		}
+		s.Balancer = startBalancer(t, backends)
+		orderURL = s.Balancer.URL
+	}
+	// What the processes are given: the servers themselves, or the
+	// deployment's proxies in front of them.
+	pspURL, redisAddr, natsURL := urls["paymentgateway"], testenv.RedisAddr(), testenv.NATSURL()
+	if s.proxies != nil {
+		pspURL = "http://" + s.proxies.add(t, ProxyPSP, strings.TrimPrefix(urls["paymentgateway"], "http://"))
+		redisAddr = s.proxies.add(t, ProxyRedis, testenv.RedisAddr())
+		natsURL = "nats://" + s.proxies.add(t, ProxyNATS, hostPort(t, testenv.NATSURL()))
+		s.proxies.add(t, ProxyPostgres, hostPort(t, testenv.PostgresAdminDSN()))
+	}
 	for _, name := range s.names {
 		prefix := envPrefix(binary(name))
+		dsn := s.dsns[name]
+		if s.proxies != nil && dsn != "" {
+			dsn = withHost(t, dsn, s.proxies.listen[ProxyPostgres])
+		}
 		env := []string{
 			prefix + "HTTP_ADDR=" + strings.TrimPrefix(urls[name], "http://"),
-			prefix + "POSTGRES_DSN=" + s.dsns[name],
+			prefix + "POSTGRES_DSN=" + dsn,
 		}
 		for _, c := range common {
 			env = append(env, prefix+c)
 		}
-		switch name {
+		switch binary(name) {
 		case "payment":
-			env = append(env, prefix+"PSP_URL="+urls["paymentgateway"])
+			env = append(env, prefix+"PSP_URL="+pspURL)
 		case "compensation":
 			env = append(env, prefix+"PAYMENT_TIMEOUT="+opts.PaymentTimeout.String())
-		case "gateway", "gateway2":
-			env = append(env, prefix+"ORDER_URL="+urls["order"], prefix+"PAYMENT_URL="+urls["payment"],
-				prefix+"COMPENSATION_URL="+urls["compensation"], prefix+"REDIS_ADDR="+testenv.RedisAddr(),
-				prefix+"REDIS_PREFIX="+s.RedisPrefix, prefix+"NATS_URL="+testenv.NATSURL(),
+		case "gateway":
+			env = append(env, prefix+"ORDER_URL="+orderURL, prefix+"PAYMENT_URL="+urls["payment"],
+				prefix+"COMPENSATION_URL="+urls["compensation"], prefix+"REDIS_ADDR="+redisAddr,
+				prefix+"REDIS_PREFIX="+s.RedisPrefix, prefix+"NATS_URL="+natsURL,
 				prefix+"NATS_STREAM="+s.NATSStream, prefix+"NATS_SUBJECT_PREFIX="+s.NATSSubjectPrefix,
 				prefix+"AUTH_JWKS="+filepath.Join(authDir, auth.JWKSFile),
 				prefix+"GRAPHIQL=true", prefix+"INTROSPECTION=true",
@@ -163,7 +204,7 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 	for _, name := range s.names {
 		s.StartService(name)
 	}
-	s.Orders = orderclient.New(urls["order"], s.httpCli)
+	s.Orders = orderclient.New(orderURL, s.httpCli)
 	s.PSP = pspclient.New(urls["paymentgateway"], s.httpCli)
 	return s
 }
@@ -171,29 +212,57 @@ func Start(t testing.TB, binDir string, opts Options) *System {
 // StartService starts one service and waits until it is ready.
 func (s *System) StartService(name string) {
 	s.t.Helper()
+	if err := s.Launch(context.Background(), name); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// Launch starts one service and waits until it is ready, like
+// StartService, but returns what went wrong instead of failing the test:
+// for goroutines other than the test's (a nemesis) and for starts that may
+// fail while a server is away.
+func (s *System) Launch(ctx context.Context, name string) error {
 	p := s.procs[name]
 	if err := p.start(); err != nil {
-		s.t.Fatal(err)
+		return err
 	}
-	if err := p.waitReady(context.Background(), 60*time.Second); err != nil {
-		s.t.Fatal(err)
-	}
+	return p.waitReady(ctx, 60*time.Second)
 }
 
 // Kill stops a service with SIGKILL: no shutdown, no flush, like a crash.
 func (s *System) Kill(name string) {
 	s.t.Helper()
-	if err := s.procs[name].signal(syscall.SIGKILL, 10*time.Second); err != nil {
+	if err := s.Crash(name); err != nil {
 		s.t.Fatal(err)
 	}
 }
 
+// Crash is Kill returning its error instead of failing the test.
+func (s *System) Crash(name string) error {
+	return s.procs[name].signal(syscall.SIGKILL, 10*time.Second)
+}
+
+// WaitReady waits until a running service answers /readyz, up to timeout.
+func (s *System) WaitReady(ctx context.Context, name string, timeout time.Duration) error {
+	return s.procs[name].waitReady(ctx, timeout)
+}
+
+// Running reports whether a service's process is running (started and not
+// stopped or killed by the harness; one that died by itself still counts
+// until it is stopped).
+func (s *System) Running(name string) bool { return s.PID(name) != 0 }
+
 // Stop stops a service gracefully with SIGTERM.
 func (s *System) Stop(name string) {
 	s.t.Helper()
-	if err := s.procs[name].signal(syscall.SIGTERM, 20*time.Second); err != nil {
+	if err := s.Terminate(name); err != nil {
 		s.t.Fatal(err)
 	}
+}
+
+// Terminate is Stop returning its error instead of failing the test.
+func (s *System) Terminate(name string) error {
+	return s.procs[name].signal(syscall.SIGTERM, 20*time.Second)
 }
 
 // Payment is the payment service's view of an order's payment.
@@ -325,6 +394,77 @@ func tokenTool(t testing.TB, binDir string, args ...string) string {
 
 // binary is the program a process name runs: "gateway2" is a gateway.
 func binary(name string) string { return strings.TrimRight(name, "0123456789") }
+
+// Replicated are the services Options.Replicas multiplies (the PSP stays
+// one process: it stands for an external processor).
+var Replicated = []string{"order", "payment", "compensation", "gateway"}
+
+// processNames lists a deployment's processes in start order: each
+// service's replicas after it.
+func processNames(opts Options) []string {
+	var names []string
+	for _, svc := range Services {
+		names = append(names, svc)
+		n := 1
+		if slices.Contains(Replicated, svc) {
+			n = max(n, opts.Replicas)
+		}
+		if svc == "gateway" && opts.SecondGateway {
+			n = max(n, 2)
+		}
+		for i := 2; i <= n; i++ {
+			names = append(names, svc+strconv.Itoa(i))
+		}
+	}
+	return names
+}
+
+// replicasOf returns the process names that run service, in start order.
+func (s *System) replicasOf(service string) []string {
+	var out []string
+	for _, name := range s.names {
+		if binary(name) == service {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Replicas returns the process names that run service ("order", "order2").
+func (s *System) Replicas(service string) []string { return s.replicasOf(service) }
+
+// withSettings adds Postgres run-time settings to a DSN's query.
+func withSettings(dsn string, settings []string) string {
+	for _, setting := range settings {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + setting
+	}
+	return dsn
+}
+
+// withHost returns dsn (a URL) pointed at another host:port.
+func withHost(t testing.TB, dsn, hostport string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("parse DSN: %v", err)
+	}
+	u.Host = hostport
+	return u.String()
+}
+
+// hostPort is the host:port of a URL such as nats://127.0.0.1:4222.
+func hostPort(t testing.TB, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		t.Fatalf("no host:port in %q: %v", raw, err)
+	}
+	return u.Host
+}
 
 // Env returns the environment a process was started with (for running a
 // tool such as rebuild-readmodels against the same deployment).
