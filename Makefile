@@ -12,6 +12,11 @@ export PG_ADMIN_DSN  ?= postgres://orderflow:orderflow@127.0.0.1:5432/postgres?s
 export REDIS_ADDR    ?= 127.0.0.1:6379
 export NATS_URL      ?= nats://127.0.0.1:4222
 export JAEGER_QUERY_URL ?= http://127.0.0.1:16686
+export TOXIPROXY_URL ?= http://127.0.0.1:8474
+
+# The lock every run that restarts the shared servers holds (make chaos takes
+# it itself; -o: the servers it restarts do not inherit it).
+TEST_LOCK ?= /tmp/orderflow-test.lock
 
 .PHONY: help
 help: ## list the targets
@@ -54,9 +59,18 @@ check: graphiql ## vet, gofmt, generated code up to date, every module builds al
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go build ./... ) || { echo "module $$m does not build alone"; exit 1; }; done
 	@echo "check: ok"
 
+# e2e/chaos is among the packages: its short profile (every kind of fault once,
+# about four minutes) runs with the rest.
 .PHONY: test
 test: infra check ## start the infrastructure if needed, check, then run every test against it
 	go test -count=1 -p 1 -timeout 40m $(PKGS)
+
+# The infrastructure is brought up under the lock too: outside it, `infra.sh up`
+# would start a server that another run has stopped on purpose.
+.PHONY: chaos
+chaos: ## load + faults (kills, server restarts, toxiproxy) + verdict: bench/results/chaos.{json,html}; ARGS="-chaos.seed=7 -chaos.duration=20m -chaos.faults=kill,partition"
+	flock -o $(TEST_LOCK) bash -c 'bash scripts/infra.sh up && go test -count=1 -timeout 120m -v -run "^TestChaos$$" ./e2e/chaos \
+		-args -chaos.profile=long -chaos.out=bench/results $(ARGS)'
 
 .PHONY: bench-store
 bench-store: infra ## measure event store appends/s and relay latency; updates docs/performance.md
