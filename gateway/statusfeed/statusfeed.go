@@ -24,6 +24,13 @@
 // after each event that changes its status, and closes after CANCELLED. The
 // feed never waits for a subscriber: one whose buffer is full is dropped and
 // re-syncs from the order's history, sending the changes it had not sent yet.
+//
+// A client cut off from its gateway resumes on any replica (Resume) with the
+// version of the last order it was sent: it is sent every status change
+// after that version, as the order was right after it, then the live ones,
+// and nothing it had. A resume that missed nothing, at the version the hub
+// holds the whole order at, is served from memory; any other reads the
+// order's history first.
 package statusfeed
 
 import (
@@ -163,14 +170,10 @@ func (f *Feed) Stats() Stats {
 // when ctx ends, or if the stream cannot be read any more. An order nobody
 // knows is a NOT_FOUND *model.Error.
 func (f *Feed) Follow(ctx context.Context, orderID string) (<-chan *model.Order, error) {
-	if orderID == "" || strings.ContainsAny(orderID, ".*> \t\r\n") {
-		return nil, model.OrderNotFound(orderID) // cannot be a subject token, so cannot be an order
+	s, j, err := f.join(ctx, orderID)
+	if err != nil {
+		return nil, err
 	}
-	if err := f.hub.waitLive(ctx); err != nil {
-		f.log.WarnContext(ctx, "status feed not reading the stream yet", "order_id", orderID, "err", err)
-		return nil, unavailable()
-	}
-	s, j := f.hub.join(orderID)
 	st := state{fold: j.fold, live: true}
 	var history jetstream.Consumer
 	if !j.complete && !j.recorded {
@@ -193,6 +196,20 @@ func (f *Feed) Follow(ctx context.Context, orderID string) (<-chan *model.Order,
 	return out, nil
 }
 
+// join makes the caller a subscriber of the order, once the hub reads the
+// stream.
+func (f *Feed) join(ctx context.Context, orderID string) (*subscriber, joined, error) {
+	if orderID == "" || strings.ContainsAny(orderID, ".*> \t\r\n") {
+		return nil, joined{}, model.OrderNotFound(orderID) // cannot be a subject token, so cannot be an order
+	}
+	if err := f.hub.waitLive(ctx); err != nil {
+		f.log.WarnContext(ctx, "status feed not reading the stream yet", "order_id", orderID, "err", err)
+		return nil, joined{}, unavailable()
+	}
+	s, j := f.hub.join(orderID)
+	return s, j, nil
+}
+
 // wholeAhead reports whether every event of the order reaches a subscriber
 // that joined at hub position pos: the order's first event in the stream is
 // after pos, or there is none yet and the order exists.
@@ -202,16 +219,8 @@ func (f *Feed) wholeAhead(ctx context.Context, orderID string, pos uint64) (bool
 	first, err := st.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(f.cfg.SubjectPrefix+schema.NATSOrderSubject(orderID)))
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		known, err := f.known.Exists(ctx, orderID)
-		if err != nil {
-			if e, ok := model.AsError(err); ok {
-				return false, e
-			}
-			f.log.WarnContext(ctx, "cannot tell whether the order exists", "order_id", orderID, "err", err)
-			return false, unavailable()
-		}
-		if !known {
-			return false, model.OrderNotFound(orderID)
+		if err := f.exists(ctx, orderID); err != nil {
+			return false, err
 		}
 		return true, nil // mirrored from now on, so after pos
 	case err != nil:
@@ -219,6 +228,23 @@ func (f *Feed) wholeAhead(ctx context.Context, orderID string, pos uint64) (bool
 		return false, unavailable()
 	}
 	return first.Sequence > pos, nil
+}
+
+// exists asks KnownOrders about an order the stream has no event of: nil
+// if it exists, else NOT_FOUND, or UNAVAILABLE if it cannot tell.
+func (f *Feed) exists(ctx context.Context, orderID string) error {
+	known, err := f.known.Exists(ctx, orderID)
+	if err != nil {
+		if e, ok := model.AsError(err); ok {
+			return e
+		}
+		f.log.WarnContext(ctx, "cannot tell whether the order exists", "order_id", orderID, "err", err)
+		return unavailable()
+	}
+	if !known {
+		return model.OrderNotFound(orderID)
+	}
+	return nil
 }
 
 func unavailable() error {

@@ -29,6 +29,7 @@ import (
 // interface at compile time.
 var _ interface {
 	Follow(ctx context.Context, orderID string) (<-chan *model.Order, error)
+	Resume(ctx context.Context, orderID string, afterVersion int) (<-chan *model.Order, error)
 } = (*statusfeed.Feed)(nil)
 
 // fixture is the real pipeline: events produced to Kafka, mirrored into

@@ -20,12 +20,21 @@ type state struct {
 	live bool
 	// started: the order as it was then has been queued.
 	started bool
+	// resumed: the client had the order up to version after (Resume), so
+	// the order as it is is not sent first, and every status change above
+	// after is, also while the order's history is read.
+	resumed bool
+	after   int
 	outbox  []*model.Order
 }
 
 // applied is the fold's callback after each event it folded in.
 func (st *state) applied(c orderview.Change) {
 	switch {
+	case st.resumed:
+		if c.StatusChanged && st.fold.order.Version > st.after && orderview.Created(&st.fold.order) {
+			st.outbox = append(st.outbox, orderview.Clone(&st.fold.order))
+		}
 	case !st.live:
 	case !st.started:
 		st.begin()
@@ -34,9 +43,10 @@ func (st *state) applied(c orderview.Change) {
 	}
 }
 
-// begin queues the order as it is now, once there is an order to show.
+// begin queues the order as it is now, once there is an order to show
+// (unless the client resumed: it has seen the order already).
 func (st *state) begin() {
-	if !st.started && orderview.Created(&st.fold.order) {
+	if !st.started && !st.resumed && orderview.Created(&st.fold.order) {
 		st.started = true
 		st.outbox = append(st.outbox, orderview.Clone(&st.fold.order))
 	}
@@ -70,6 +80,9 @@ func (f *Feed) follow(ctx context.Context, s *subscriber, st state, history jets
 			}
 		}
 		st.outbox = st.outbox[:0]
+		if st.fold.order.Status == model.OrderStatusCancelled {
+			return // nothing more to come: the client resumed after CANCELLED
+		}
 		select {
 		case env, ok := <-s.events:
 			if !ok { // the hub dropped this subscriber: it fell behind

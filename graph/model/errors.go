@@ -46,6 +46,20 @@ func OrderNotFound(id string) *Error {
 	return NotFound(fmt.Sprintf("order %s does not exist", id))
 }
 
+// AfterVersionNegative is the answer for a resume cursor below 0.
+func AfterVersionNegative(after int) *Error {
+	return BadInput("afterVersion", fmt.Sprintf("afterVersion must be 0 or more: the version of the last order "+
+		"this subscription sent you (0 to get every status change from PENDING), got %d", after))
+}
+
+// AfterVersionAhead is the answer for a resume cursor beyond the order's
+// version: not a version this order was ever sent at.
+func AfterVersionAhead(id string, after, version int) *Error {
+	return BadInput("afterVersion", fmt.Sprintf("afterVersion %d is beyond order %s, which is at version %d: "+
+		"pass the version of the last order this subscription sent you, or leave afterVersion out "+
+		"to get the order as it is now", after, id, version))
+}
+
 // Unavailable returns an UNAVAILABLE error.
 func Unavailable(message string) *Error { return &Error{Code: CodeUnavailable, Message: message} }
 
