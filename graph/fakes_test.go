@@ -127,19 +127,23 @@ func (f *fakeOrders) lastQuery() model.ListQuery {
 	return f.queries[len(f.queries)-1]
 }
 
-// fakeFeed hands each Follow the channel its test controls and reports
-// when the ctx it was given ends.
+// fakeFeed hands each Follow and Resume the channel its test controls and
+// reports when the ctx it was given ends. Resume also reports its cursor
+// (on resumed, before followed).
 type fakeFeed struct {
 	followFunc func(ctx context.Context, id string) (<-chan *model.Order, error)
+	resumeFunc func(ctx context.Context, id string, afterVersion int) (<-chan *model.Order, error)
 	ch         chan *model.Order
 	followed   chan string
-	released   chan struct{} // closed when Follow's ctx is done
+	resumed    chan int
+	released   chan struct{} // closed when Follow's or Resume's ctx is done
 }
 
 func newFakeFeed() *fakeFeed {
 	return &fakeFeed{
 		ch:       make(chan *model.Order),
 		followed: make(chan string, 1),
+		resumed:  make(chan int, 1),
 		released: make(chan struct{}),
 	}
 }
@@ -148,6 +152,18 @@ func (f *fakeFeed) Follow(ctx context.Context, id string) (<-chan *model.Order, 
 	if f.followFunc != nil {
 		return f.followFunc(ctx, id)
 	}
+	return f.serve(ctx, id)
+}
+
+func (f *fakeFeed) Resume(ctx context.Context, id string, afterVersion int) (<-chan *model.Order, error) {
+	if f.resumeFunc != nil {
+		return f.resumeFunc(ctx, id, afterVersion)
+	}
+	f.resumed <- afterVersion
+	return f.serve(ctx, id)
+}
+
+func (f *fakeFeed) serve(ctx context.Context, id string) (<-chan *model.Order, error) {
 	go func() {
 		<-ctx.Done()
 		close(f.released)

@@ -30,8 +30,18 @@ type Orders interface {
 // as it is now, then the order after each later status change, in version
 // order, without gaps or repeats; it is closed after CANCELLED or when ctx
 // ends. An unknown order is a NOT_FOUND *model.Error from Follow itself.
+//
+// Resume is Follow for a client that was sent the order up to
+// afterVersion (Order.version, the order stream's version: each status
+// change is one order event, so each order sent has a version of its own):
+// it does not send the order as it is first, but the order after each
+// status change above afterVersion, in order, then the later ones, and is
+// closed after CANCELLED, at once if afterVersion is CANCELLED's. An
+// afterVersion below 0 or above the order's version is a BAD_USER_INPUT
+// *model.Error from Resume itself.
 type StatusFeed interface {
 	Follow(ctx context.Context, orderID string) (<-chan *model.Order, error)
+	Resume(ctx context.Context, orderID string, afterVersion int) (<-chan *model.Order, error)
 }
 
 // Timelines reads an order's saga timeline: every event of the order's,

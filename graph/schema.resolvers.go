@@ -203,10 +203,13 @@ func (r *queryResolver) DeadLetter(ctx context.Context, id string) (*model.DeadL
 }
 
 // OrderStatusChanged is the resolver for the orderStatusChanged field.
-func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, id string) (<-chan *model.Order, error) {
+func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, id string, afterVersion *int) (<-chan *model.Order, error) {
 	id, err := parseID("id", id)
 	if err != nil {
 		return nil, err
+	}
+	if afterVersion != nil && *afterVersion < 0 {
+		return nil, model.AfterVersionNegative(*afterVersion)
 	}
 	if err := r.mayRead(ctx, id); err != nil {
 		return nil, err
@@ -224,7 +227,12 @@ func (r *subscriptionResolver) OrderStatusChanged(ctx context.Context, id string
 	ctx, cancel := context.WithCancel(ctx)
 	context.AfterFunc(ctx, release)
 	end := func() { cancel(); release() }
-	in, err := r.feed.Follow(ctx, id)
+	var in <-chan *model.Order
+	if afterVersion != nil {
+		in, err = r.feed.Resume(ctx, id, *afterVersion)
+	} else {
+		in, err = r.feed.Follow(ctx, id)
+	}
 	if err != nil {
 		end()
 		return nil, err

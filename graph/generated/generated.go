@@ -149,7 +149,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		OrderStatusChanged func(childComplexity int, id string) int
+		OrderStatusChanged func(childComplexity int, id string, afterVersion *int) int
 	}
 
 	TimelineEntry struct {
@@ -186,7 +186,7 @@ type QueryResolver interface {
 	DeadLetter(ctx context.Context, id string) (*model.DeadLetter, error)
 }
 type SubscriptionResolver interface {
-	OrderStatusChanged(ctx context.Context, id string) (<-chan *model.Order, error)
+	OrderStatusChanged(ctx context.Context, id string, afterVersion *int) (<-chan *model.Order, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -684,7 +684,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Subscription.OrderStatusChanged(childComplexity, args["id"].(string)), true
+		return e.ComplexityRoot.Subscription.OrderStatusChanged(childComplexity, args["id"].(string), args["afterVersion"].(*int)), true
 
 	case "TimelineEntry.causationId":
 		if e.ComplexityRoot.TimelineEntry.CausationID == nil {
@@ -894,8 +894,24 @@ type Mutation {
 }
 
 type Subscription {
-  "One of the caller's orders (an admin's: any) as it is now, then every later status change in order; completes after CANCELLED."
-  orderStatusChanged(id: ID!): Order!
+  """
+  One of the caller's orders (an admin's: any) as it is now, then every later status change
+  in order, once each; completes after CANCELLED. Another customer's order is NOT_FOUND, as
+  an unknown one is.
+
+  afterVersion resumes a subscription that was cut off (its gateway went away, the network
+  dropped), on any gateway replica: pass the version of the last order it sent you. That is
+  Order.version, the number of the last event in the order's own stream (1 for its
+  creation; its payment's events are numbered apart and do not move it). Every status change
+  is one event of that stream, so each order a subscription sends has a higher version than
+  the one before. With afterVersion the order as it is now is not sent first: every status
+  change above afterVersion is sent once, in version order (the order as it was right after
+  that change, so the last of them is the order as it is now), then each later one as it
+  happens; it completes after CANCELLED, at once if you had CANCELLED already. afterVersion 0
+  sends every status change from PENDING on. BAD_USER_INPUT if afterVersion is below 0 or
+  above the order's version.
+  """
+  orderStatusChanged(id: ID!, afterVersion: Int): Order!
 }
 
 input CreateOrderInput {
@@ -942,7 +958,7 @@ type Order {
   items: [OrderItem!]!
   payment: Payment
   cancellationReason: String
-  "The version of the order's event stream this view reflects."
+  "The version of the order's event stream this view reflects: the number of its last order event (its payment's events are numbered apart). orderStatusChanged's afterVersion takes it."
   version: Int!
   createdAt: Time!
   updatedAt: Time!
@@ -1678,6 +1694,14 @@ func (ec *executionContext) field_Subscription_orderStatusChanged_args(ctx conte
 		return nil, err
 	}
 	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "afterVersion",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["afterVersion"] = arg1
 	return args, nil
 }
 
@@ -3682,7 +3706,7 @@ func (ec *executionContext) _Subscription_orderStatusChanged(ctx context.Context
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Subscription().OrderStatusChanged(ctx, fc.Args["id"].(string))
+			return ec.Resolvers.Subscription().OrderStatusChanged(ctx, fc.Args["id"].(string), fc.Args["afterVersion"].(*int))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Order) graphql.Marshaler {
