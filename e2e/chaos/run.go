@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/orderflow/orderflow/e2e/harness"
+	pspclient "github.com/orderflow/orderflow/paymentgateway/client"
 	"github.com/orderflow/orderflow/tools/invariants"
 	"github.com/orderflow/orderflow/tools/measure"
 )
@@ -413,6 +414,20 @@ var uuidPattern = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 // details reads the events of the orders the violations name (at most 10).
 func (r *Report) details(ctx context.Context, sys *harness.System, start time.Time) {
 	dsns := map[string]string{"order": sys.DSN("order"), "payment": sys.DSN("payment"), "compensation": sys.DSN("compensation")}
+	if len(r.Violations) == 0 {
+		return
+	}
+	// The PSP's side: its charges name the order in their description.
+	charges := map[string][]string{}
+	for ch, err := range sys.PSP.AllCharges(ctx, pspclient.ListParams{Limit: 100}) {
+		if err != nil {
+			break
+		}
+		if id, ok := strings.CutPrefix(ch.Description, "orderflow order "); ok {
+			charges[id] = append(charges[id], fmt.Sprintf("%08.3fs psp charge %s %s amount %d refunded %d (reference %s)",
+				ch.Created.Sub(start).Seconds(), ch.ID, ch.Status, ch.Amount, ch.AmountRefunded, ch.Reference))
+		}
+	}
 	for _, v := range r.Violations {
 		for _, id := range uuidPattern.FindAllString(v, -1) {
 			if _, seen := r.Details[id]; seen || len(r.Details) >= 10 {
@@ -425,6 +440,8 @@ func (r *Report) details(ctx context.Context, sys *harness.System, start time.Ti
 			if len(evs) == 0 {
 				continue // not an order's id
 			}
+			evs = append(evs, charges[id]...)
+			slices.Sort(evs)
 			if r.Details == nil {
 				r.Details = map[string][]string{}
 			}
