@@ -63,7 +63,13 @@ func TestChaos(t *testing.T) {
 	}
 	sys := harness.Start(t, bin, harness.Options{Replicas: 2, Proxied: true})
 	rep := chaos.Run(t, sys, cfg)
-	rep.Command = "go test ./e2e/chaos -run TestChaos -args " + strings.Join(os.Args[1:], " ")
+	var args []string
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-chaos.") {
+			args = append(args, a)
+		}
+	}
+	rep.Command = strings.TrimSpace("go test ./e2e/chaos -run TestChaos -v -args " + strings.Join(args, " "))
 	rep.Revision = revision(t)
 
 	dir := *out
