@@ -45,8 +45,8 @@ type Options struct {
 	// is named <service><n> ("order2") and shares the first one's database,
 	// consumer groups, Redis keys and JetStream stream. With more than one
 	// order replica the gateways (and Orders) call them through Balancer, a
-	// health-aware round-robin reverse proxy. Two gateways replicas are
-	// SecondGateway's "gateway" and "gateway2".
+	// health-aware round-robin reverse proxy. Two gateway replicas are what
+	// SecondGateway starts too: "gateway" and "gateway2".
 	Replicas int
 	// Proxied puts a toxiproxy proxy (ToxiproxyURL's server, which
 	// scripts/infra.sh starts) between the services and each of Postgres,
