@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/orderflow/orderflow/schema"
 )
@@ -103,10 +104,15 @@ func (p Payment) Apply(ev schema.Event) (Payment, error) {
 	next.version++
 	switch e := ev.(type) {
 	case schema.PaymentCaptured:
-		if err := p.transition(e.PaymentID, ev, StatusPending); err != nil {
+		// After FAILED too: the service gave up on the PSP, but a charge
+		// with the payment's key went through all the same (an answer lost
+		// on the way, another replica's or the sweep's call). The money was
+		// taken, so it is recorded: the order is cancelled by then, and the
+		// compensation service refunds a capture that comes after a cancel.
+		if err := p.transition(e.PaymentID, ev, StatusPending, StatusFailed); err != nil {
 			return p, err
 		}
-		next.status, next.chargeID = StatusCaptured, e.ChargeID
+		next.status, next.chargeID, next.failureCode = StatusCaptured, e.ChargeID, ""
 	case schema.PaymentDeclined:
 		if err := p.transition(e.PaymentID, ev, StatusPending); err != nil {
 			return p, err
@@ -128,12 +134,13 @@ func (p Payment) Apply(ev schema.Event) (Payment, error) {
 	return next, nil
 }
 
-// transition checks that ev, for payment paymentID, may leave status from.
-func (p Payment) transition(paymentID string, ev schema.Event, from Status) error {
+// transition checks that ev, for payment paymentID, may leave the payment's
+// status, which must be one of from.
+func (p Payment) transition(paymentID string, ev schema.Event, from ...Status) error {
 	if paymentID != p.id {
 		return fmt.Errorf("%w: %s of payment %s applied to payment %s", ErrIllegalTransition, typeOf(ev), paymentID, p.id)
 	}
-	if p.status != from {
+	if !slices.Contains(from, p.status) {
 		return fmt.Errorf("%w: %s on a %s payment", ErrIllegalTransition, typeOf(ev), p.status)
 	}
 	return nil

@@ -122,7 +122,9 @@ func TestCommandsFollowTheStatusRules(t *testing.T) {
 		{domain.StatusDeclined, "capture", capture, ""},
 		{domain.StatusDeclined, "fail", fail, ""},
 		{domain.StatusDeclined, "refund", refund, ""},
-		{domain.StatusFailed, "capture", capture, ""},
+		// The service gave up on the PSP, but a charge went through after
+		// all: the capture is recorded, to be refunded.
+		{domain.StatusFailed, "capture", capture, domain.StatusCaptured},
 		{domain.StatusFailed, "decline", decline, ""},
 		{domain.StatusFailed, "refund", refund, ""},
 		{domain.StatusRefunded, "capture", capture, ""},
@@ -231,4 +233,17 @@ func TestRehydrateFoldsAStoredStream(t *testing.T) {
 
 	_, err = domain.Rehydrate([]schema.Envelope{envelope(1, req), envelope(3, captured)})
 	require.ErrorContains(t, err, "gap")
+}
+
+func TestACaptureAfterAFailureIsRecordedAndRefundable(t *testing.T) {
+	p := paymentIn(t, domain.StatusFailed)
+	ev, err := p.Capture("ch_late")
+	require.NoError(t, err)
+	p = apply(t, p, ev)
+	require.Equal(t, domain.StatusCaptured, p.Status())
+	require.Equal(t, "ch_late", p.ChargeID())
+	require.Empty(t, p.FailureCode(), "a captured payment has no failure code")
+	refund, err := p.Refund("ch_late", "re_1", 2500)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusRefunded, apply(t, p, refund).Status())
 }

@@ -27,7 +27,9 @@ const recordTimeout = 30 * time.Second
 // are ready together. The PSP is called outside any transaction. Each call
 // for a payment carries the same idempotency key, so a charge made again —
 // by the sweep after a crash, or by two replicas — is a replay at the PSP,
-// never a second charge, and only the first outcome is recorded. Within one
+// never a second charge, and only the first outcome is recorded, but for a
+// capture that comes after the payment was recorded as failed: the money was
+// taken, so the capture is recorded too, and refunded. Within one
 // process a payment is never charged by two goroutines at once.
 type ChargePayment struct {
 	units    Units
@@ -149,8 +151,13 @@ func (h *ChargePayment) record(ctx context.Context, batch []settlement) ([]group
 				results[i].Err = fmt.Errorf("payment %s: %w", ids[i], domain.ErrNotFound)
 				continue
 			}
-			if p.Status() != domain.StatusPending {
+			late := p.Status() == domain.StatusFailed && s.outcome.Result == Captured
+			if p.Status() != domain.StatusPending && !late {
 				continue // recorded first by another charge of it
+			}
+			if late {
+				h.log.WarnContext(ctx, "a charge of a payment recorded as failed was captured: recording the capture, which the compensation service refunds",
+					"payment_id", ids[i], "charge_id", s.outcome.ChargeID)
 			}
 			ev, err := outcomeEvent(p, s.outcome)
 			if err == nil {
