@@ -8,10 +8,12 @@
 package eventstore
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -84,6 +86,20 @@ type Waker interface {
 	// the relay is the active one and will fetch them; if not, the store
 	// announces the commit with a NOTIFY, for the active relay elsewhere.
 	Wake() bool
+	// Committed hands the relay every outbox row a transaction just
+	// committed, in id order, so that it need not read them back. It
+	// reports what Wake does.
+	Committed(rows []OutboxRow) bool
+}
+
+// OutboxRow is an outbox row as an append of this process wrote it.
+type OutboxRow struct {
+	ID      int64
+	EventID string
+	Topic   string
+	Key     string
+	Payload []byte
+	Headers []schema.MessageHeader
 }
 
 // Option configures a Store.
@@ -134,7 +150,11 @@ func (s *Store) Tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	if err := runTx(ctx, tx, fn); err != nil {
 		return err
 	}
-	if tx.begun {
+	switch {
+	case !tx.begun:
+	case len(tx.outbox) > 0 && !tx.untracked:
+		s.committedRows(tx.outbox)
+	default:
 		s.wake()
 	}
 	return nil
@@ -211,12 +231,22 @@ func (s *Store) Append(ctx context.Context, stream StreamID, expected int, event
 		})
 		return out, err
 	}
-	out, err := s.send(ctx, s.pool, stream, expected, events, true)
+	out, rows, err := s.send(ctx, s.pool, stream, expected, events, true)
 	if err != nil {
 		return nil, err
 	}
-	s.wake()
+	s.committedRows(rows)
 	return out, nil
+}
+
+// committedRows hands the local relay the outbox rows a transaction
+// committed, or else wakes the notifier.
+func (s *Store) committedRows(rows []OutboxRow) {
+	slices.SortFunc(rows, func(a, b OutboxRow) int { return cmp.Compare(a.ID, b.ID) })
+	if s.local != nil && s.local.Committed(rows) {
+		return
+	}
+	s.wake()
 }
 
 // wake tells the local relay, or else the notifier, that an append committed.
@@ -245,9 +275,11 @@ func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream StreamID, expect
 		if err != nil {
 			return nil, fmt.Errorf("append %s: %w", stream, err)
 		}
-		return s.send(ctx, tx, stream, -last, events, false)
+		expected = -last
 	}
-	return s.send(ctx, tx, stream, expected, events, false)
+	out, rows, err := s.send(ctx, tx, stream, expected, events, false)
+	track(tx, rows)
+	return out, err
 }
 
 // batcher is what send needs: a pool (implicit transaction) or a transaction.
@@ -262,12 +294,12 @@ type batcher interface {
 // row the inserts may have run; with guarded, each insert only takes effect
 // if the stream reached its new version in this transaction, so nothing is
 // written; without, the caller's transaction must roll back on the error.
-func (s *Store) send(ctx context.Context, db batcher, stream StreamID, expected int, events []schema.Envelope, guarded bool) ([]schema.Envelope, error) {
+func (s *Store) send(ctx context.Context, db batcher, stream StreamID, expected int, events []schema.Envelope, guarded bool) ([]schema.Envelope, []OutboxRow, error) {
 	if len(events) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if stream.Type == "" || stream.ID == "" {
-		return nil, errors.New("append: stream type and id are required")
+		return nil, nil, errors.New("append: stream type and id are required")
 	}
 	n := len(events)
 	var (
@@ -293,6 +325,7 @@ func (s *Store) send(ctx context.Context, db batcher, stream StreamID, expected 
 		insertEvent, insertOutbox = guardedInsertEventSQL, guardedInsertOutboxSQL
 	}
 	out := make([]schema.Envelope, n)
+	rows := make([]OutboxRow, n)
 	for i, env := range events {
 		env.Version = last - n + i + 1
 		env.AggregateType, env.AggregateID = stream.Type, stream.ID
@@ -301,8 +334,9 @@ func (s *Store) send(ctx context.Context, db batcher, stream StreamID, expected 
 		}
 		msg, err := s.message(env)
 		if err != nil {
-			return nil, fmt.Errorf("append %s: %w", stream, err)
+			return nil, nil, fmt.Errorf("append %s: %w", stream, err)
 		}
+		rows[i] = OutboxRow{EventID: env.ID, Topic: msg.topic, Key: env.CorrelationID, Payload: msg.payload, Headers: msg.headers}
 		eventArgs := []any{stream.Type, stream.ID, env.Version, env.ID, env.Type, msg.data,
 			env.CorrelationID, env.CausationID, env.TraceParent, env.OccurredAt}
 		outboxArgs := []any{env.ID, msg.topic, env.CorrelationID, msg.payload, msg.headers}
@@ -319,21 +353,34 @@ func (s *Store) send(ctx context.Context, db batcher, stream StreamID, expected 
 		tag, err := results.Exec()
 		if err == nil && tag.RowsAffected() == 0 {
 			_ = results.Close()
-			return nil, fmt.Errorf("append %s: %s: %w", stream, check, ErrConcurrency)
+			return nil, nil, fmt.Errorf("append %s: %s: %w", stream, check, ErrConcurrency)
 		}
 		if err != nil {
 			_ = results.Close()
-			return nil, fmt.Errorf("append %s: %w", stream, err)
+			return nil, nil, fmt.Errorf("append %s: %w", stream, err)
 		}
 	}
-	if err := results.Close(); err != nil {
+	// Each event's insert, then its outbox row's, which returns the row's id.
+	var err error
+	for i := range rows {
+		if _, err = results.Exec(); err != nil {
+			break
+		}
+		if err = results.QueryRow().Scan(&rows[i].ID); err != nil {
+			break
+		}
+	}
+	if cerr := results.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation
-			return nil, fmt.Errorf("append %s: %s: %w", stream, pgErr.ConstraintName, ErrConcurrency)
+			return nil, nil, fmt.Errorf("append %s: %s: %w", stream, pgErr.ConstraintName, ErrConcurrency)
 		}
-		return nil, fmt.Errorf("append %s: %w", stream, err)
+		return nil, nil, fmt.Errorf("append %s: %w", stream, err)
 	}
-	return out, nil
+	return out, rows, nil
 }
 
 // The inserts of an append. The guarded forms take effect only if the
@@ -343,7 +390,7 @@ const (
 	insertEventSQL = `INSERT INTO events (stream_type, stream_id, version, event_id, event_type, data,
 			correlation_id, causation_id, trace_parent, occurred_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
-	insertOutboxSQL = `INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)`
+	insertOutboxSQL = `INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5) RETURNING id`
 
 	guardedInsertEventSQL = `INSERT INTO events (stream_type, stream_id, version, event_id, event_type, data,
 			correlation_id, causation_id, trace_parent, occurred_at)
@@ -351,7 +398,8 @@ const (
 		WHERE EXISTS (SELECT 1 FROM streams WHERE stream_type = $1 AND stream_id = $2 AND version = $11)`
 	guardedInsertOutboxSQL = `INSERT INTO outbox (event_id, topic, key, payload, headers)
 		SELECT $1::uuid, $2::text, $3::text, $4::bytea, $5::jsonb
-		WHERE EXISTS (SELECT 1 FROM streams WHERE stream_type = $6 AND stream_id = $7 AND version = $8)`
+		WHERE EXISTS (SELECT 1 FROM streams WHERE stream_type = $6 AND stream_id = $7 AND version = $8)
+		RETURNING id`
 )
 
 type outboxMessage struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -66,10 +67,11 @@ func (s *Store) AppendManyTx(ctx context.Context, tx pgx.Tx, appends []StreamApp
 	if one, ok := single(appends); ok {
 		// One stream: the per-row statements are cheaper than unnest's.
 		out := make([][]schema.Envelope, len(appends))
-		stored, err := s.send(ctx, tx, appends[one].Stream, appends[one].Expected, appends[one].Events, false)
+		stored, rows, err := s.send(ctx, tx, appends[one].Stream, appends[one].Expected, appends[one].Events, false)
 		if err != nil {
 			return nil, err
 		}
+		track(tx, rows)
 		out[one] = stored
 		return out, nil
 	}
@@ -142,7 +144,8 @@ func (s *Store) AppendManyTx(ctx context.Context, tx pgx.Tx, appends []StreamApp
 		evs.types, evs.ids, evs.versions, evs.eventIDs, evs.eventTypes, evs.data,
 		evs.correlations, evs.causations, evs.traces, evs.occurred)
 	batch.Queue(`INSERT INTO outbox (event_id, topic, key, payload, headers)
-		SELECT e, t, k, p, h::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[]) AS u(e, t, k, p, h)`,
+		SELECT e, t, k, p, h::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[]) AS u(e, t, k, p, h)
+		RETURNING id, event_id::text`,
 		obs.eventIDs, obs.topics, obs.keys, obs.payloads, obs.headers)
 
 	results := tx.SendBatch(ctx, batch)
@@ -162,9 +165,14 @@ func (s *Store) AppendManyTx(ctx context.Context, tx pgx.Tx, appends []StreamApp
 			return nil, appendError(err)
 		}
 	}
-	if err := results.Close(); err != nil {
+	rows, err := obs.written(results)
+	if cerr := results.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, appendError(err)
 	}
+	track(tx, rows)
 	return out, nil
 }
 
@@ -231,6 +239,7 @@ type outboxRows struct {
 	eventIDs, topics, keys []string
 	payloads               [][]byte
 	headers                []string // JSON
+	messages               []outboxMessage
 }
 
 func (r *outboxRows) add(env schema.Envelope, msg outboxMessage) error {
@@ -238,7 +247,52 @@ func (r *outboxRows) add(env schema.Envelope, msg outboxMessage) error {
 	if err != nil {
 		return err
 	}
+	r.messages = append(r.messages, msg)
 	r.eventIDs, r.topics, r.keys = append(r.eventIDs, env.ID), append(r.topics, msg.topic), append(r.keys, env.CorrelationID)
 	r.payloads, r.headers = append(r.payloads, msg.payload), append(r.headers, string(headers))
 	return nil
+}
+
+// written reads the answers of the batch's events insert and outbox insert
+// (the last two statements) and returns the outbox rows written, with the
+// ids the insert returned.
+func (r *outboxRows) written(results pgx.BatchResults) ([]OutboxRow, error) {
+	if _, err := results.Exec(); err != nil {
+		return nil, err
+	}
+	byEvent := make(map[uuid.UUID]int, len(r.eventIDs))
+	for i, id := range r.eventIDs {
+		u, err := uuid.Parse(id)
+		if err != nil {
+			return nil, fmt.Errorf("event id %q: %w", id, err)
+		}
+		byEvent[u] = i
+	}
+	ids, err := results.Query()
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]OutboxRow, 0, len(r.eventIDs))
+	var id int64
+	var eventID string
+	_, err = pgx.ForEachRow(ids, []any{&id, &eventID}, func() error {
+		u, err := uuid.Parse(eventID)
+		if err != nil {
+			return fmt.Errorf("outbox insert returned event id %q: %w", eventID, err)
+		}
+		i, ok := byEvent[u]
+		if !ok {
+			return fmt.Errorf("outbox insert returned event %s, which it was not given", eventID)
+		}
+		rows = append(rows, OutboxRow{ID: id, EventID: r.eventIDs[i], Topic: r.topics[i], Key: r.keys[i],
+			Payload: r.payloads[i], Headers: r.messages[i].headers})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) != len(r.eventIDs) {
+		return nil, fmt.Errorf("outbox insert returned %d rows of %d", len(rows), len(r.eventIDs))
+	}
+	return rows, nil
 }

@@ -28,6 +28,20 @@ type pipelinedTx struct {
 	begun      bool // BEGIN has been sent and succeeded
 	closed     bool // committed or rolled back
 	savepoints int64
+	// outbox holds the outbox rows the store's appends wrote in this
+	// transaction, for the relay once it committed (Store.Tx); untracked
+	// says a savepoint was taken, which could roll some of them back, so
+	// they are not handed over but read back by the relay.
+	outbox    []OutboxRow
+	untracked bool
+}
+
+// track records rows written in db's transaction, if db is a transaction
+// of Store.Tx.
+func track(db batcher, rows []OutboxRow) {
+	if t, ok := db.(*pipelinedTx); ok {
+		t.outbox = append(t.outbox, rows...)
+	}
 }
 
 var _ pgx.Tx = (*pipelinedTx)(nil)
@@ -154,6 +168,7 @@ func (t *pipelinedTx) Conn() *pgx.Conn { return t.conn }
 
 // Begin starts a savepoint, as pgx's transactions do.
 func (t *pipelinedTx) Begin(ctx context.Context) (pgx.Tx, error) {
+	t.untracked = true
 	if t.closed {
 		return nil, pgx.ErrTxClosed
 	}

@@ -14,12 +14,13 @@ import (
 // published, the time from a row's creation to Kafka's acknowledgement,
 // and whether this relay is the active one.
 type Metrics struct {
-	pending   prometheus.Gauge
-	oldest    prometheus.Gauge
-	published prometheus.Counter
-	recovered prometheus.Counter
-	latency   prometheus.Histogram
-	leader    prometheus.Gauge
+	pending    prometheus.Gauge
+	oldest     prometheus.Gauge
+	published  prometheus.Counter
+	handedOver prometheus.Counter
+	recovered  prometheus.Counter
+	latency    prometheus.Histogram
+	leader     prometheus.Gauge
 }
 
 // NewMetrics defines the outbox series on reg; nil gets a registry nobody
@@ -36,6 +37,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			"Age of the oldest outbox row not yet published, 0 when the outbox is empty; measured every few seconds.")))),
 		published: metrics.Register(reg, prometheus.NewCounter(prometheus.CounterOpts(opts("published_total",
 			"Outbox rows this relay produced and Kafka acknowledged.")))),
+		handedOver: metrics.Register(reg, prometheus.NewCounter(prometheus.CounterOpts(opts("handed_over_total",
+			"Outbox rows produced as a commit of the relay's own process handed them over, without reading the outbox: the rest were fetched.")))),
 		recovered: metrics.Register(reg, prometheus.NewCounter(prometheus.CounterOpts(opts("recovered_total",
 			"Outbox rows found already in Kafka when a relay session started, deleted without being sent again.")))),
 		latency: metrics.Register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{

@@ -3,7 +3,10 @@
 // Exactly one relay per database is active at a time (a Postgres advisory
 // lock elects it; others wait as hot standbys), so per-key order is kept with
 // any number of replicas. The active relay is woken by LISTEN/NOTIFY when an
-// append commits, with a slow poll as a safety net. It produces rows in
+// append commits, with a slow poll as a safety net; an append committed in
+// its own process hands it the rows instead, and when they are the next
+// ones to send (no earlier row may still commit) it produces them without
+// reading the outbox. It produces rows in
 // outbox order with an idempotent producer and deletes each row once its
 // delivery report came; producing does not wait for earlier rows' reports
 // (up to MaxInFlight rows may be outstanding), so a committed event goes out
@@ -100,10 +103,11 @@ type Relay struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
 
-	current   atomic.Pointer[session] // the running session, if this relay is active
-	published atomic.Int64
-	recovered atomic.Int64
-	sessions  atomic.Int64
+	current    atomic.Pointer[session] // the running session, if this relay is active
+	published  atomic.Int64
+	recovered  atomic.Int64
+	sessions   atomic.Int64
+	handedOver atomic.Int64
 }
 
 // Stats counts what a relay did, for metrics and tests.
@@ -111,6 +115,9 @@ type Stats struct {
 	Published int64 // rows sent and acknowledged
 	Recovered int64 // rows found already in Kafka when a session started
 	Sessions  int64 // producer sessions started
+	// HandedOver counts rows produced as a commit of this process handed
+	// them over, without a fetch.
+	HandedOver int64
 }
 
 // New returns a relay for the outbox in pool's database.
@@ -216,7 +223,25 @@ func (r *Relay) Wake() bool {
 	return true
 }
 
+// Committed hands the relay the outbox rows a transaction of its process
+// committed (see eventstore.WithLocalRelay): if they are the next rows to
+// send, it produces them without reading them back; otherwise it fetches as
+// after Wake. It reports whether this relay is the active one.
+func (r *Relay) Committed(rows []eventstore.OutboxRow) bool {
+	s := r.current.Load()
+	if s == nil {
+		return false
+	}
+	select {
+	case s.handed <- rows:
+	default: // the publisher is behind: it fetches them with the rest
+		signal(s.wake)
+	}
+	return true
+}
+
 // Stats returns the relay's counters.
 func (r *Relay) Stats() Stats {
-	return Stats{Published: r.published.Load(), Recovered: r.recovered.Load(), Sessions: r.sessions.Load()}
+	return Stats{Published: r.published.Load(), Recovered: r.recovered.Load(), Sessions: r.sessions.Load(),
+		HandedOver: r.handedOver.Load()}
 }

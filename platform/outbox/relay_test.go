@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -298,4 +299,97 @@ func TestAStoreWakesItsLocalRelayWithoutNotifyOrPoll(t *testing.T) {
 
 	f.appendStreams(t, ctx, 5, 4)
 	f.requireExactlyOnceInOrder(t, 20)
+}
+
+// TestRowsHandedOverByCommitsArePublishedOnceInOrder: transactions of the
+// relay's process hand it their outbox rows; those that are the next ones go
+// out without a fetch, the others (after a rolled-back append took an id,
+// or commits that finish out of id order) are fetched — every event once,
+// each stream in order, whichever way it went.
+func TestRowsHandedOverByCommitsArePublishedOnceInOrder(t *testing.T) {
+	f := newFixture(t, 3)
+	ctx := testenv.Context(t, 2*time.Minute)
+	relay := outbox.New(outbox.Config{Brokers: testenv.KafkaBrokers(), PollInterval: time.Hour},
+		f.pool, logging.New(os.Stderr, "test", slog.LevelWarn))
+	f.store = eventstore.New(f.pool, schema.NewCodec(schema.NewRegistry()),
+		eventstore.WithTopics(func(string) (string, error) { return f.topic, nil }),
+		eventstore.WithLocalRelay(relay))
+	run(t, ctx, relay)
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if !relay.Wake() {
+			return fmt.Errorf("the relay is not active yet")
+		}
+		return nil
+	})
+
+	event := func(order string, v int) schema.Envelope {
+		return schema.New(schema.AggregateOrder, order,
+			schema.OrderPaid{OrderID: order, PaymentID: uuid.NewString(), Amount: int64(v)},
+			schema.Cause{CorrelationID: order, CausationID: uuid.NewString()}, time.Now())
+	}
+	// Eight writers, each committing ten units of work that append to two
+	// streams of its own (the multi-stream statement), every third unit
+	// followed by one that appends and rolls back, and one of them taking a
+	// savepoint first (its rows are then read back, not handed over).
+	const writers, units = 8, 10
+	var wg sync.WaitGroup
+	for w := range writers {
+		a, b := uuid.NewString(), uuid.NewString()
+		wg.Go(func() {
+			for u := range units {
+				err := f.store.Tx(ctx, func(tx pgx.Tx) error {
+					if w == 0 && u == 5 {
+						sp, err := tx.Begin(ctx)
+						if err != nil {
+							return err
+						}
+						if err := sp.Commit(ctx); err != nil {
+							return err
+						}
+					}
+					_, err := f.store.AppendManyTx(ctx, tx, []eventstore.StreamAppend{
+						{Stream: eventstore.StreamID{Type: schema.AggregateOrder, ID: a}, Expected: u, Events: []schema.Envelope{event(a, u+1)}},
+						{Stream: eventstore.StreamID{Type: schema.AggregateOrder, ID: b}, Expected: u, Events: []schema.Envelope{event(b, u+1)}},
+					})
+					return err
+				})
+				if err != nil {
+					t.Errorf("unit of work: %v", err)
+					return
+				}
+				if u%3 == 0 {
+					rolledBack := errors.New("rolled back on purpose")
+					err := f.store.Tx(ctx, func(tx pgx.Tx) error {
+						_, err := f.store.AppendTx(ctx, tx, eventstore.StreamID{Type: schema.AggregateOrder, ID: uuid.NewString()},
+							eventstore.NewStream, []schema.Envelope{event(uuid.NewString(), 1)})
+						if err != nil {
+							return err
+						}
+						return rolledBack
+					})
+					if !errors.Is(err, rolledBack) {
+						t.Errorf("rolled-back unit: %v", err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	// Then one writer alone, as at a low rate: once the gaps the others
+	// left are closed, its commits' rows are the next ones and go out as
+	// they were handed over.
+	alone := uuid.NewString()
+	for u := range units {
+		require.NoError(t, f.store.Tx(ctx, func(tx pgx.Tx) error {
+			_, err := f.store.AppendTx(ctx, tx, eventstore.StreamID{Type: schema.AggregateOrder, ID: alone}, u,
+				[]schema.Envelope{event(alone, u+1)})
+			return err
+		}))
+		time.Sleep(50 * time.Millisecond) // not an assertion: a low rate, one commit at a time
+	}
+	f.requireExactlyOnceInOrder(t, writers*units*2+units)
+	require.Positive(t, relay.Stats().HandedOver, "the lone writer's rows went out without a fetch")
+	t.Logf("%d of %d rows handed over", relay.Stats().HandedOver, writers*units*2+units)
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/orderflow/orderflow/platform/broker"
+	"github.com/orderflow/orderflow/platform/eventstore"
 	"github.com/orderflow/orderflow/platform/tracing"
 	"github.com/orderflow/orderflow/schema"
 )
@@ -37,10 +38,11 @@ type session struct {
 	// deliveries receives a report per produced row; it holds MaxInFlight,
 	// so the producer never blocks on it, even after acknowledge returned.
 	deliveries chan kafka.Event
-	wake       chan struct{} // rows committed (Wake, a notification), or the poll interval passed
-	room       chan struct{} // acknowledge deleted rows
-	unfinished atomic.Int64  // rows produced and not yet deleted
-	stopped    chan struct{} // publish returned: no more rows will be produced
+	wake       chan struct{}               // rows committed (Wake, a notification), or the poll interval passed
+	handed     chan []eventstore.OutboxRow // rows committed in this process (Committed)
+	room       chan struct{}               // acknowledge deleted rows
+	unfinished atomic.Int64                // rows produced and not yet deleted
+	stopped    chan struct{}               // publish returned: no more rows will be produced
 }
 
 func (r *Relay) session(ctx context.Context, lockConn *pgx.Conn) error {
@@ -73,6 +75,7 @@ func (r *Relay) session(ctx context.Context, lockConn *pgx.Conn) error {
 		producer:   producer,
 		deliveries: make(chan kafka.Event, r.cfg.MaxInFlight),
 		wake:       make(chan struct{}, 1),
+		handed:     make(chan []eventstore.OutboxRow, handedQueue),
 		room:       make(chan struct{}, 1),
 		stopped:    make(chan struct{}),
 	}
@@ -119,13 +122,15 @@ func (s *session) listen(ctx context.Context, lockConn *pgx.Conn) error {
 
 // publish produces the outbox in id order (rows that commit late, in the
 // gaps the cursor passed, go out as soon as they are seen), keeping at most
-// MaxInFlight rows produced and undeleted.
+// MaxInFlight rows produced and undeleted. Rows handed over by a commit of
+// this process go out without a fetch when they are the next ones (take).
 func (s *session) publish(ctx context.Context) error {
 	var (
 		cfg   = s.relay.cfg
 		ahead gaps
 	)
 	var bounded time.Time
+	fetchDue := true // at the start, after a wake-up, or when handed rows were not the next ones
 	for ctx.Err() == nil {
 		if ahead.unbounded() && time.Since(bounded) >= gapBoundInterval {
 			// Drawing an xid costs a commit: once in a while is enough, since
@@ -142,7 +147,7 @@ func (s *session) publish(ctx context.Context) error {
 		var roomFreed <-chan struct{}
 		if room := cfg.MaxInFlight - int(s.unfinished.Load()); room <= 0 {
 			roomFreed = s.room
-		} else {
+		} else if fetchDue {
 			limit := min(cfg.BatchSize, room)
 			rows, err := s.relay.fetch(ctx, &ahead, limit)
 			if err != nil {
@@ -155,15 +160,61 @@ func (s *session) publish(ctx context.Context) error {
 				continue // there may be more right away
 			}
 			// Fewer rows than asked for: the outbox was drained as of this
-			// fetch. A row committed since has woken us (wake holds one).
+			// fetch. A row committed since has woken us (wake holds one),
+			// or was handed over.
+			fetchDue = false
 		}
 		select {
 		case <-ctx.Done():
 		case <-s.wake:
+			fetchDue = true
 		case <-roomFreed:
+			fetchDue = true
+		case rows := <-s.handed:
+			taken, err := s.take(&ahead, rows)
+			if err != nil {
+				return err
+			}
+			fetchDue = fetchDue || !taken
 		}
 	}
 	return nil
+}
+
+// take produces rows a commit of this process handed over if they are the
+// next rows to send: their ids follow the cursor without a hole, and no gap
+// is open — a row in a gap, or in a hole, may belong to an earlier append
+// of the same stream, which must go first. Rows the cursor passed already
+// with no gap open were fetched before they were handed: nothing to do. In
+// any other case it reports false, and the rows are fetched.
+func (s *session) take(ahead *gaps, handed []eventstore.OutboxRow) (bool, error) {
+	if len(handed) == 0 {
+		return true, nil
+	}
+	if len(ahead.open) > 0 || s.relay.cfg.MaxInFlight-int(s.unfinished.Load()) < len(handed) {
+		return false, nil
+	}
+	if handed[len(handed)-1].ID <= ahead.cursor {
+		return true, nil
+	}
+	for i, h := range handed {
+		if h.ID != ahead.cursor+1+int64(i) {
+			return false, nil
+		}
+	}
+	now := time.Now()
+	rows := make([]row, len(handed))
+	for i, h := range handed {
+		rows[i] = row{id: h.ID, created: now, eventID: h.EventID, topic: h.Topic, key: h.Key,
+			payload: h.Payload, headers: h.Headers}
+	}
+	if err := s.produce(rows); err != nil {
+		return false, err
+	}
+	ahead.cursor = handed[len(handed)-1].ID
+	s.relay.handedOver.Add(int64(len(rows)))
+	s.relay.cfg.Metrics.handedOver.Add(float64(len(rows)))
+	return true, nil
 }
 
 // sent is what a delivery report brings back of its row.
@@ -232,8 +283,15 @@ const drainTimeout = 5 * time.Second
 const gapBoundInterval = 200 * time.Millisecond
 
 // deleteDelay is how long an acknowledged row may wait to be deleted with
-// the ones acknowledged after it.
-const deleteDelay = 50 * time.Millisecond
+// the ones acknowledged after it. A delete is a commit off every event's
+// path: at a low rate, 50 ms cost a delete per two or three events; 250 ms
+// leaves the rows a little longer in the outbox (a new session reads back
+// at most MaxInFlight of them anyway) for a fifth of the deletes.
+const deleteDelay = 250 * time.Millisecond
+
+// handedQueue is how many commits' rows wait for the publisher (Committed);
+// past that, a commit wakes it to fetch instead.
+const handedQueue = 64
 
 // flushTimeoutMs bounds how long a session that ends waits for messages it
 // already handed to the producer.
