@@ -197,7 +197,7 @@ func startResume(t *testing.T, token, orderID string, flags []string, urls ...st
 	})
 	require.NoError(t, resumeDeps.err)
 
-	harness.NoInheritedDescriptors() // node must not keep flock's lock
+	testenv.NoInheritedDescriptors() // node must not keep flock's lock
 	ctx, cancel := context.WithCancel(context.Background())
 	args := append([]string{filepath.Join(root, "e2e", "node", "resume.mjs")}, flags...)
 	args = append(args, "120000", orderID)

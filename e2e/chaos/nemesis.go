@@ -165,7 +165,7 @@ func (n *nemesis) heal(ctx context.Context) error {
 
 // infra runs scripts/infra.sh.
 func infra(args ...string) (string, error) {
-	harness.NoInheritedDescriptors()
+	testenv.NoInheritedDescriptors()
 	root, err := testenv.FindRepoRoot()
 	if err != nil {
 		return "", err

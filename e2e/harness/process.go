@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/orderflow/orderflow/platform/testenv"
 )
 
 // process is one service binary run as an OS process.
@@ -37,7 +39,7 @@ func (p *process) start() error {
 	if err != nil {
 		return err
 	}
-	NoInheritedDescriptors()
+	testenv.NoInheritedDescriptors()
 	cmd := exec.Command(p.bin)
 	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile

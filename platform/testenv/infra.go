@@ -41,6 +41,7 @@ func RepoRoot(t testing.TB) string {
 // Tests use it to take a server away (`stop kafka`) and bring it back (`up`).
 func Infra(t testing.TB, args ...string) string {
 	t.Helper()
+	NoInheritedDescriptors() // a server it restarts must not keep a lock the test inherited
 	cmd := exec.Command("bash", append([]string{filepath.Join(RepoRoot(t), "scripts", "infra.sh")}, args...)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
