@@ -52,11 +52,13 @@ status: ## show what is up
 	@bash scripts/run.sh status
 
 .PHONY: check
-check: graphiql ## vet, gofmt, generated code up to date, every module builds alone (GOWORK=off)
+check: graphiql ## vet, gofmt, generated code up to date, every module builds alone (GOWORK=off), deploy manifests valid
 	go vet $(PKGS)
 	@cd graph && go generate ./... && git diff --exit-code -- . || { echo "graph: generated code is stale: run go generate in graph/ and commit"; exit 1; }
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go build ./... ) || { echo "module $$m does not build alone"; exit 1; }; done
+	@go test -count=1 ./tools/deploycheck/ >/dev/null || { echo "deploy/: the Kubernetes manifests do not validate: go test ./tools/deploycheck/"; exit 1; }
+	@if docker compose version >/dev/null 2>&1; then docker compose config -q || { echo "docker-compose.yml does not validate"; exit 1; }; fi
 	@echo "check: ok"
 
 # e2e/chaos is among the packages: its short profile (every kind of fault once,
