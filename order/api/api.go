@@ -3,7 +3,11 @@
 // place so the two cannot drift apart.
 package api
 
-import "time"
+import (
+	"time"
+
+	"github.com/orderflow/orderflow/platform/apiclient"
+)
 
 // Item is one order line; UnitPrice is in minor units.
 type Item struct {
@@ -56,8 +60,8 @@ const (
 	CodeInvalid     = "invalid"
 	CodeNotFound    = "not_found"
 	CodeConflict    = "conflict"
-	CodeUnavailable = "unavailable"
-	CodeInternal    = "internal"
+	CodeUnavailable = apiclient.CodeUnavailable
+	CodeInternal    = apiclient.CodeInternal
 )
 
 // Problem is one broken input rule.

@@ -4,17 +4,14 @@
 package client
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/orderflow/orderflow/order/api"
+	"github.com/orderflow/orderflow/platform/apiclient"
 )
 
 // Error is an error answer of the order service, or CodeUnavailable when it
@@ -81,50 +78,12 @@ func (c *Client) GetOrder(ctx context.Context, id string) (api.Order, error) {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
-		}
-		rd = bytes.NewReader(b)
+	err := apiclient.Call(ctx, c.hc, "order", method, c.base+path, body, out)
+	var ae *apiclient.Error
+	if errors.As(err, &ae) {
+		return &Error{StatusCode: ae.StatusCode, ErrorDetail: api.ErrorDetail{Code: ae.Code, Message: ae.Message}}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return fmt.Errorf("new request: %w", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr
-		}
-		return &Error{ErrorDetail: api.ErrorDetail{Code: api.CodeUnavailable,
-			Message: "the order service is unreachable: " + err.Error()}}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return &Error{StatusCode: resp.StatusCode, ErrorDetail: api.ErrorDetail{Code: api.CodeUnavailable,
-			Message: "reading the order service's answer: " + err.Error()}}
-	}
-	if resp.StatusCode >= 300 {
-		var eb api.ErrorBody
-		if json.Unmarshal(b, &eb) != nil || eb.Error.Code == "" {
-			code := api.CodeInternal
-			if resp.StatusCode >= 500 {
-				code = api.CodeUnavailable
-			}
-			eb.Error = api.ErrorDetail{Code: code, Message: fmt.Sprintf("order service answered %d", resp.StatusCode)}
-		}
-		return &Error{StatusCode: resp.StatusCode, ErrorDetail: eb.Error}
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("decode answer: %w", err)
-	}
-	return nil
+	return err
 }
 
 // Code returns the code of an error from this package, "" for others.

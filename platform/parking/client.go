@@ -1,16 +1,14 @@
 package parking
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/orderflow/orderflow/platform/apiclient"
 )
 
 // Error is an error answer of a service's triage API, or CodeUnavailable
@@ -97,48 +95,10 @@ func (c *Client) Discard(ctx context.Context, id int64, actor, note string) (Let
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("encode request: %w", err)
-		}
-		rd = bytes.NewReader(b)
+	err := apiclient.Call(ctx, c.hc, c.service, method, c.base+path, body, out)
+	var ae *apiclient.Error
+	if errors.As(err, &ae) {
+		return &Error{StatusCode: ae.StatusCode, ErrorDetail: ErrorDetail{Code: ae.Code, Message: ae.Message}}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return fmt.Errorf("new request: %w", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr
-		}
-		return &Error{ErrorDetail: ErrorDetail{Code: CodeUnavailable,
-			Message: "the " + c.service + " service is unreachable: " + err.Error()}}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return &Error{StatusCode: resp.StatusCode, ErrorDetail: ErrorDetail{Code: CodeUnavailable,
-			Message: "reading the " + c.service + " service's answer: " + err.Error()}}
-	}
-	if resp.StatusCode >= 300 {
-		var eb ErrorBody
-		if json.Unmarshal(b, &eb) != nil || eb.Error.Code == "" {
-			code := CodeInternal
-			if resp.StatusCode >= 500 {
-				code = CodeUnavailable
-			}
-			eb.Error = ErrorDetail{Code: code, Message: fmt.Sprintf("the %s service answered %d", c.service, resp.StatusCode)}
-		}
-		return &Error{StatusCode: resp.StatusCode, ErrorDetail: eb.Error}
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("decode the %s service's answer: %w", c.service, err)
-	}
-	return nil
+	return err
 }

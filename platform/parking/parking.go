@@ -30,6 +30,8 @@ import (
 
 	"github.com/orderflow/orderflow/platform/pgmigrate"
 	"github.com/orderflow/orderflow/schema"
+
+	"github.com/orderflow/orderflow/platform/apiclient"
 )
 
 //go:embed migrations/*.sql
@@ -142,8 +144,8 @@ const (
 	CodeInvalid     = "invalid"
 	CodeNotFound    = "not_found"
 	CodeConflict    = "conflict"
-	CodeUnavailable = "unavailable"
-	CodeInternal    = "internal"
+	CodeUnavailable = apiclient.CodeUnavailable
+	CodeInternal    = apiclient.CodeInternal
 )
 
 // ErrorBody is the body of an error answer.
