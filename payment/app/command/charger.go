@@ -55,10 +55,12 @@ func ChargeKey(paymentID string) string { return "charge-" + paymentID }
 // Unavailability and timeouts are retried with backoff; once the budget is
 // spent (or the PSP rejected the call outright) the PSP is asked one last
 // time which charges it holds for the payment, because a call that timed out
-// may have charged: only if none succeeded is the payment failed.
+// may have charged. The payment is failed only if every call was refused or
+// answered "unavailable", so that none can have charged.
 //
-// An error means no outcome can be stated yet (ctx ended, or the PSP may
-// have charged and cannot tell): the caller must try again later.
+// An error means no outcome can be stated yet (ctx ended, or a call may have
+// charged and the PSP does not show it yet): the caller must try again later
+// — the sweep repeats the charge with the same key.
 func (c *Charger) Charge(ctx context.Context, p domain.Payment) (Outcome, error) {
 	req := ChargeRequest{
 		Amount:      p.Amount(),
@@ -135,6 +137,15 @@ func (c *Charger) settle(ctx context.Context, p domain.Payment, attempts int, in
 		if ch.FailureCode != "" {
 			return Outcome{Result: Declined, ChargeID: ch.ID, Code: ch.FailureCode, Attempts: attempts}, nil
 		}
+	}
+	if inDoubt {
+		// A call that timed out may still be on its way, or being carried
+		// out: the PSP can charge after this lookup (make chaos found one
+		// charged 70 ms after it). No outcome yet: the charge stays owed,
+		// and the sweep repeats it with the same key, which the PSP answers
+		// with whatever it did.
+		return Outcome{}, fmt.Errorf("charge outcome unknown after %d attempts: a call may have charged, "+
+			"and the PSP holds no charge yet", attempts)
 	}
 	return Outcome{Result: Failed, Code: code, Attempts: attempts}, nil
 }

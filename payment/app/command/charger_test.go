@@ -158,6 +158,12 @@ func TestChargerRetriesOnlyWhatMaySucceed(t *testing.T) {
 			wantLookups: 1,
 		},
 		{
+			name:        "a call timed out and the lookup finds nothing: no outcome yet (it may still charge)",
+			answers:     []answer{unavailable, timeout, unavailable},
+			wantErr:     true,
+			wantLookups: 1,
+		},
+		{
 			name:        "a call timed out and the lookup fails: no outcome yet",
 			answers:     []answer{unavailable, timeout, unavailable},
 			lookupErr:   lookupDown,
