@@ -5,6 +5,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -81,7 +82,11 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	err := apiclient.Call(ctx, c.hc, "order", method, c.base+path, body, out)
 	var ae *apiclient.Error
 	if errors.As(err, &ae) {
-		return &Error{StatusCode: ae.StatusCode, ErrorDetail: api.ErrorDetail{Code: ae.Code, Message: ae.Message}}
+		detail := api.ErrorDetail{Code: ae.Code, Message: ae.Message}
+		if ae.Detail != nil {
+			_ = json.Unmarshal(ae.Detail, &detail) // its field problems; code and message are read already
+		}
+		return &Error{StatusCode: ae.StatusCode, ErrorDetail: detail}
 	}
 	return err
 }

@@ -28,6 +28,10 @@ type Error struct {
 	StatusCode int
 	Code       string
 	Message    string
+	// Detail is the answer's "error" object as it came, for a client whose
+	// API says more in it than the code and the message (the order API's
+	// field problems); nil when the answer had none.
+	Detail json.RawMessage
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -69,12 +73,13 @@ func Call(ctx context.Context, hc *http.Client, service, method, url string, bod
 	}
 	if resp.StatusCode >= 300 {
 		var eb struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
+			Error json.RawMessage `json:"error"`
 		}
-		if json.Unmarshal(b, &eb) != nil || eb.Error.Code == "" {
+		var detail struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(b, &eb) != nil || json.Unmarshal(eb.Error, &detail) != nil || detail.Code == "" {
 			code := CodeInternal
 			if resp.StatusCode >= 500 {
 				code = CodeUnavailable
@@ -82,7 +87,7 @@ func Call(ctx context.Context, hc *http.Client, service, method, url string, bod
 			return &Error{StatusCode: resp.StatusCode, Code: code,
 				Message: fmt.Sprintf("the %s service answered %d", service, resp.StatusCode)}
 		}
-		return &Error{StatusCode: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+		return &Error{StatusCode: resp.StatusCode, Code: detail.Code, Message: detail.Message, Detail: eb.Error}
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("decode the %s service's answer: %w", service, err)
