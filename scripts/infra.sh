@@ -622,32 +622,48 @@ jaeger_install() {
 jaeger_healthy() { curl -fsS --max-time 3 "http://$HOST:$JAEGER_HEALTH_PORT/status" 2>/dev/null | grep -q '"healthy":true'; }
 
 jaeger_up() {
-  local pid
   command -v curl >/dev/null || apt_install curl ca-certificates
-  if port_open "$HOST" "$JAEGER_OTLP_PORT"; then
-    if pid=$(pid_of jaeger "$JAEGER_BIN"); then
-      say "jaeger: reusing the server on $HOST:$JAEGER_OTLP_PORT (started by infra.sh, pid $pid)"
-    else
-      say "jaeger: reusing whatever answers on $HOST:$JAEGER_OTLP_PORT (not started by infra.sh)"
-    fi
-    record jaeger reused "${pid:+pid $pid}"
-  elif pid=$(pid_of jaeger "$JAEGER_BIN"); then
-    say "jaeger: pid $pid is still starting; waiting for it"
-    record jaeger reused "pid $pid"
-  else
-    jaeger_install
-    mkdir -p "$JAEGER_DIR"
-    say "jaeger: starting Jaeger v2 (OTLP $HOST:$JAEGER_OTLP_PORT, query http://$HOST:$JAEGER_UI_PORT, spans in memory)"
-    setsid "$JAEGER_BIN" --config "$JAEGER_CONF" </dev/null >>"$JAEGER_LOG" 2>&1 9>&- &
-    pid=$!
-    printf '%s\n' "$pid" >"$RUN/jaeger.pid"
-    record jaeger started "pid $pid"
-  fi
+  daemon_up jaeger "$JAEGER_OTLP_PORT" "$JAEGER_BIN" "$JAEGER_LOG" jaeger_install \
+    "starting Jaeger v2 (OTLP $HOST:$JAEGER_OTLP_PORT, query http://$HOST:$JAEGER_UI_PORT, spans in memory)" \
+    "$JAEGER_BIN" --config "$JAEGER_CONF"
   local watch=jaeger
   [[ ${STATE[jaeger]} == reused ]] && watch=""
   wait_until "jaeger: http://$HOST:$JAEGER_HEALTH_PORT/status" 60 "$JAEGER_LOG" "$watch" "$JAEGER_BIN" jaeger_healthy
   say "jaeger: ok"
   DETAIL[jaeger]="Jaeger v2, OTLP/HTTP${DETAIL[jaeger]:+, ${DETAIL[jaeger]}}, query http://$HOST:$JAEGER_UI_PORT"
+}
+
+# daemon_up NAME PORT BIN LOG INSTALL_FN MESSAGE CMD...: reuses what answers on
+# PORT (or a NAME started by infra.sh that is still starting), else installs
+# NAME with INSTALL_FN and starts CMD as a daemon in a session of its own,
+# pid in $RUN/NAME.pid. Every inherited descriptor above 2 is closed first:
+# run under `flock FILE cmd` (as the tests are), the daemon would otherwise
+# keep the caller's lock on FILE for as long as it lives.
+daemon_up() {
+  local name=$1 port=$2 bin=$3 log=$4 install=$5 message=$6 pid
+  shift 6
+  if port_open "$HOST" "$port"; then
+    if pid=$(pid_of "$name" "$bin"); then
+      say "$name: reusing the server on $HOST:$port (started by infra.sh, pid $pid)"
+    else
+      say "$name: reusing whatever answers on $HOST:$port (not started by infra.sh)"
+    fi
+    record "$name" reused "${pid:+pid $pid}"
+  elif pid=$(pid_of "$name" "$bin"); then
+    say "$name: pid $pid is still starting; waiting for it"
+    record "$name" reused "pid $pid"
+  else
+    "$install"
+    mkdir -p "$(dirname -- "$log")"
+    say "$name: $message"
+    (
+      for fd in /proc/self/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done 2>/dev/null
+      exec setsid "$@" </dev/null >>"$log" 2>&1
+    ) &
+    pid=$!
+    printf '%s\n' "$pid" >"$RUN/$name.pid"
+    record "$name" started "pid $pid"
+  fi
 }
 
 # ----------------------------------------------------------------- Toxiproxy --
@@ -680,33 +696,10 @@ toxiproxy_install() {
 toxiproxy_healthy() { curl -fsS --max-time 3 "http://$HOST:$TOXIPROXY_PORT/version" >/dev/null 2>&1; }
 
 toxiproxy_up() {
-  local pid
   command -v curl >/dev/null || apt_install curl ca-certificates
-  if port_open "$HOST" "$TOXIPROXY_PORT"; then
-    if pid=$(pid_of toxiproxy "$TOXIPROXY_BIN"); then
-      say "toxiproxy: reusing the server on $HOST:$TOXIPROXY_PORT (started by infra.sh, pid $pid)"
-    else
-      say "toxiproxy: reusing whatever answers on $HOST:$TOXIPROXY_PORT (not started by infra.sh)"
-    fi
-    record toxiproxy reused "${pid:+pid $pid}"
-  elif pid=$(pid_of toxiproxy "$TOXIPROXY_BIN"); then
-    say "toxiproxy: pid $pid is still starting; waiting for it"
-    record toxiproxy reused "pid $pid"
-  else
-    toxiproxy_install
-    mkdir -p "$TOXIPROXY_DIR"
-    say "toxiproxy: starting toxiproxy-server $TOXIPROXY_VERSION (API $HOST:$TOXIPROXY_PORT; no proxies until a test makes them)"
-    # every inherited descriptor above 2 closed, not only fd 9: run under
-    # `flock FILE cmd` (as the tests are), the daemon would otherwise keep the
-    # caller's lock on FILE for as long as it lives
-    (
-      for fd in /proc/self/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done 2>/dev/null
-      exec setsid "$TOXIPROXY_BIN" -host "$HOST" -port "$TOXIPROXY_PORT" </dev/null >>"$TOXIPROXY_LOG" 2>&1
-    ) &
-    pid=$!
-    printf '%s\n' "$pid" >"$RUN/toxiproxy.pid"
-    record toxiproxy started "pid $pid"
-  fi
+  daemon_up toxiproxy "$TOXIPROXY_PORT" "$TOXIPROXY_BIN" "$TOXIPROXY_LOG" toxiproxy_install \
+    "starting toxiproxy-server $TOXIPROXY_VERSION (API $HOST:$TOXIPROXY_PORT; no proxies until a test makes them)" \
+    "$TOXIPROXY_BIN" -host "$HOST" -port "$TOXIPROXY_PORT"
   local watch=toxiproxy
   [[ ${STATE[toxiproxy]} == reused ]] && watch=""
   wait_until "toxiproxy: http://$HOST:$TOXIPROXY_PORT/version" 30 "$TOXIPROXY_LOG" "$watch" "$TOXIPROXY_BIN" toxiproxy_healthy
